@@ -1,0 +1,40 @@
+# Thin wrapper over CMake. `make` builds, `make test` runs every test,
+# `make demo` shows the main job. Missing system packages are installed first.
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+INSTALL    := $(BUILD)/installer/exo-install
+
+.PHONY: all deps build asan test test-unit test-asan demo manifests bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps.sh
+
+build: deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+asan: deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEXO_SANITIZE=ON >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+# Everything in the normal build (unit, CLI, valgrind), then the unit and CLI
+# tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
+test: build asan
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE valgrind
+
+demo: build
+	@scripts/demo.sh $(INSTALL)
+
+# Regenerates the checked-in GitOps manifests; a test fails when they are stale.
+manifests: build
+	@scripts/render-manifests.sh $(INSTALL)
+
+bench: build
+	@bench/render.sh $(INSTALL)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

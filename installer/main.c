@@ -1,0 +1,40 @@
+/* exo-install: puts an Exo control plane on Kubernetes, or writes its
+ * manifests for GitOps. */
+#include <stdio.h>
+#include <string.h>
+
+#include "render_cmd.h"
+#include "version.h"
+
+static void usage(FILE *f)
+{
+    fputs("Usage: exo-install COMMAND [flags]\n"
+          "\n"
+          "Commands:\n"
+          "  render     print the Kubernetes manifests (or write them with -o DIR)\n"
+          "\n"
+          "  exo-install COMMAND --help   flags of a command\n"
+          "  exo-install --version        print the version\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "render") == 0)
+        return render_cmd(argc - 1, argv + 1);
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
+        printf("exo-install %s\n", EXO_VERSION);
+        return 0;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "exo-install: unknown command \"%s\" (see exo-install --help)\n", cmd);
+    return 2;
+}

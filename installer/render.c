@@ -1,0 +1,242 @@
+#include "render.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/rand.h>
+
+#include "base64.h"
+#include "buf.h"
+#include "dsn.h"
+#include "embedded.h"
+#include "template.h"
+#include "validate.h"
+#include "version.h"
+#include "xalloc.h"
+#include "yamljson.h"
+
+#define POSTGRES_IMAGE "postgres:16-alpine" /* major version pinned on purpose */
+#define INSTANCE "exo"
+#define DATABASE_CA_CONFIGMAP "exo-database-ca"
+#define DATABASE_CA_KEY "ca.crt"
+
+/* What an object needs to be rendered; an object is rendered when the
+ * options provide all of it. */
+enum {
+    BUNDLED = 1 << 0, /* bundled Postgres */
+    SECRETS = 1 << 1, /* --include-secrets */
+    DSN = 1 << 2,     /* a DSN is known: given, or generated with the secrets */
+    CA = 1 << 3,      /* --db-ca-file */
+};
+
+/* Apply order, as Helm orders kinds: Namespace, CRD, ServiceAccount, Secret,
+ * ConfigMap, PVC, RBAC, Service, StatefulSet, Deployment, custom resource. */
+static const struct {
+    const char *template;
+    unsigned needs;
+} objects[] = {
+    {"namespace.yaml", 0},
+    {"crd-exocontrolplanes.yaml", 0},
+    {"controller-serviceaccount.yaml", 0},
+    {"secret-postgres.yaml", BUNDLED | SECRETS},
+    {"secret-database.yaml", DSN},
+    {"secret-encryption.yaml", SECRETS},
+    {"configmap-database-ca.yaml", CA},
+    {"pvc-casts.yaml", 0},
+    {"controller-role.yaml", 0},
+    {"controller-rolebinding.yaml", 0},
+    {"service-postgres.yaml", BUNDLED},
+    {"statefulset-postgres.yaml", BUNDLED},
+    {"controller-deployment.yaml", 0},
+    {"exocontrolplane.yaml", 0},
+};
+
+const char *render_default_image(const char *component)
+{
+    static const char backend[] = EXO_IMAGE_REGISTRY "/exo-backend:" EXO_VERSION;
+    static const char controller[] = EXO_IMAGE_REGISTRY "/exo-controller:" EXO_VERSION;
+    return strcmp(component, "exo-backend") == 0 ? backend : controller;
+}
+
+void render_opts_init(render_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->namespace_ = "exo";
+    o->bundled_postgres = true;
+    o->cast_storage_size = "20Gi";
+    o->postgres_storage_size = "10Gi";
+    o->cast_access_mode = "ReadWriteOnce";
+    o->backend_image = render_default_image("exo-backend");
+    o->controller_image = render_default_image("exo-controller");
+    o->backend_replicas = 1;
+    o->retention_days = 90;
+}
+
+/* n random bytes, base64-encoded with the characters a DSN or URL would need
+ * quoted or escaped ('+', '/', '=') dropped or swapped. */
+static char *random_token(size_t n, bool url_safe)
+{
+    unsigned char bytes[64];
+    if (n > sizeof bytes || RAND_bytes(bytes, (int)n) != 1) {
+        fprintf(stderr, "fatal: OpenSSL's random generator failed\n");
+        abort();
+    }
+    char *s = base64_encode(bytes, n);
+    OPENSSL_cleanse(bytes, sizeof bytes);
+    if (url_safe) {
+        for (char *p = s; *p; p++)
+            *p = *p == '+' ? '-' : *p == '/' ? '_' : *p;
+        char *eq = strchr(s, '=');
+        if (eq)
+            *eq = '\0';
+    }
+    return s;
+}
+
+static void add_base64(cJSON *vars, const char *name, const char *value)
+{
+    char *b64 = base64_encode(value, strlen(value));
+    cJSON_AddStringToObject(vars, name, b64);
+    free(b64);
+}
+
+/* Secret values: generated with --include-secrets, the DSN also when given. */
+static void add_secret_vars(cJSON *vars, const render_opts *o)
+{
+    char *password = NULL;
+    buf conninfo = BUF_INIT;
+    if (o->include_secrets) {
+        char *key = random_token(32, false);
+        add_base64(vars, "encryptionKeyBase64", key);
+        OPENSSL_cleanse(key, strlen(key));
+        free(key);
+    }
+    if (o->bundled_postgres && o->include_secrets) {
+        password = random_token(24, true);
+        add_base64(vars, "postgresPasswordBase64", password);
+        buf host = BUF_INIT;
+        buf_printf(&host, "exo-postgres.%s.svc", o->namespace_);
+        dsn_append_keyword(&conninfo, "host", host.ptr);
+        dsn_append_keyword(&conninfo, "port", "5432");
+        dsn_append_keyword(&conninfo, "user", "exo");
+        dsn_append_keyword(&conninfo, "password", password);
+        dsn_append_keyword(&conninfo, "dbname", "exo");
+        /* In-cluster traffic to the bundled trial database; managed
+         * databases are where TLS verification matters. */
+        dsn_append_keyword(&conninfo, "sslmode", "disable");
+        buf_free(&host);
+        add_base64(vars, "databaseDSNBase64", conninfo.ptr);
+        OPENSSL_cleanse(password, strlen(password));
+        OPENSSL_cleanse(conninfo.ptr, conninfo.len);
+    } else if (!o->bundled_postgres) {
+        add_base64(vars, "databaseDSNBase64", o->db_dsn);
+    }
+    free(password);
+    buf_free(&conninfo);
+}
+
+static cJSON *make_vars(const render_opts *o)
+{
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddStringToObject(v, "namespace", o->namespace_);
+    cJSON_AddStringToObject(v, "instance", INSTANCE);
+    cJSON_AddStringToObject(v, "postgresImage", POSTGRES_IMAGE);
+    cJSON_AddStringToObject(v, "backendImage", o->backend_image);
+    cJSON_AddStringToObject(v, "controllerImage", o->controller_image);
+    cJSON_AddStringToObject(v, "controllerImagePullPolicy",
+                            validate_default_pull_policy(o->controller_image));
+    cJSON_AddNumberToObject(v, "backendReplicas", o->backend_replicas);
+    cJSON_AddNumberToObject(v, "retentionDays", o->retention_days);
+    cJSON_AddStringToObject(v, "castStorageSize", o->cast_storage_size);
+    cJSON_AddStringToObject(v, "postgresStorageSize", o->postgres_storage_size);
+    cJSON_AddStringToObject(v, "castAccessMode", o->cast_access_mode);
+    if (o->storage_class)
+        cJSON_AddStringToObject(v, "storageClass", o->storage_class);
+    if (o->db_ca_pem) {
+        cJSON_AddStringToObject(v, "databaseCA", o->db_ca_pem);
+        cJSON *ref = cJSON_AddObjectToObject(v, "databaseCARef");
+        cJSON_AddStringToObject(ref, "name", DATABASE_CA_CONFIGMAP);
+        cJSON_AddStringToObject(ref, "key", DATABASE_CA_KEY);
+    }
+    add_secret_vars(v, o);
+    return v;
+}
+
+/* Puts the app.kubernetes.io labels on a metadata object, in one fixed
+ * order, after the name and component the template chose and before any
+ * other labels it had. Selectors are left alone: they use only name and
+ * instance, and are immutable. */
+static void set_labels(cJSON *metadata)
+{
+    if (!cJSON_IsObject(metadata))
+        return;
+    cJSON *old = cJSON_DetachItemFromObjectCaseSensitive(metadata, "labels");
+    cJSON *labels = cJSON_AddObjectToObject(metadata, "labels");
+    const cJSON *name = cJSON_GetObjectItemCaseSensitive(old, "app.kubernetes.io/name");
+    const cJSON *component = cJSON_GetObjectItemCaseSensitive(old, "app.kubernetes.io/component");
+    cJSON_AddStringToObject(labels, "app.kubernetes.io/name",
+                            cJSON_IsString(name) ? name->valuestring : "exo");
+    cJSON_AddStringToObject(labels, "app.kubernetes.io/instance", INSTANCE);
+    cJSON_AddStringToObject(labels, "app.kubernetes.io/version", EXO_VERSION);
+    if (cJSON_IsString(component))
+        cJSON_AddStringToObject(labels, "app.kubernetes.io/component", component->valuestring);
+    cJSON_AddStringToObject(labels, "app.kubernetes.io/part-of", "exo");
+    cJSON_AddStringToObject(labels, "app.kubernetes.io/managed-by", "exo-install");
+    for (cJSON *l = old ? old->child : NULL; l; l = l->next)
+        if (!cJSON_GetObjectItemCaseSensitive(labels, l->string))
+            cJSON_AddItemToObject(labels, l->string, cJSON_Duplicate(l, true));
+    cJSON_Delete(old);
+}
+
+static void label_object(cJSON *doc)
+{
+    set_labels(cJSON_GetObjectItemCaseSensitive(doc, "metadata"));
+    cJSON *spec = cJSON_GetObjectItemCaseSensitive(doc, "spec");
+    cJSON *pod = cJSON_GetObjectItemCaseSensitive(spec, "template");
+    set_labels(cJSON_GetObjectItemCaseSensitive(pod, "metadata"));
+}
+
+static int render_one(cJSON *docs, const char *name, const cJSON *vars, exo_err *err)
+{
+    const embedded_file *f = embedded_find(name);
+    if (!f)
+        return err_set(err, "template %s is not built into this binary", name);
+    cJSON *doc = NULL;
+    if (yamljson_parse_one(&doc, f->data, f->len, name, err) < 0)
+        return -1;
+    if (template_expand(doc, vars, name, err) < 0) {
+        cJSON_Delete(doc);
+        return -1;
+    }
+    label_object(doc);
+    cJSON_AddItemToArray(docs, doc);
+    return 0;
+}
+
+int render_objects(cJSON **docs, const render_opts *o, exo_err *err)
+{
+    unsigned have = 0;
+    if (o->bundled_postgres)
+        have |= BUNDLED;
+    if (o->include_secrets)
+        have |= SECRETS;
+    if (!o->bundled_postgres || o->include_secrets)
+        have |= DSN;
+    if (o->db_ca_pem)
+        have |= CA;
+
+    cJSON *vars = make_vars(o);
+    cJSON *out = cJSON_CreateArray();
+    int rc = 0;
+    for (size_t i = 0; i < sizeof objects / sizeof objects[0] && rc == 0; i++)
+        if ((objects[i].needs & have) == objects[i].needs)
+            rc = render_one(out, objects[i].template, vars, err);
+    cJSON_Delete(vars);
+    if (rc < 0) {
+        cJSON_Delete(out);
+        return -1;
+    }
+    *docs = out;
+    return 0;
+}

@@ -1,0 +1,41 @@
+/* The one rendering path: options in, Kubernetes objects out, in apply
+ * order. `exo-install render` prints them; `install` (later) applies the
+ * same objects. */
+#ifndef EXO_RENDER_H
+#define EXO_RENDER_H
+
+#include <stdbool.h>
+
+#include <cjson/cJSON.h>
+
+#include "err.h"
+
+typedef struct {
+    const char *namespace_;
+    bool bundled_postgres;
+    const char *db_dsn;         /* managed mode only; validated */
+    const char *db_ca_pem;      /* contents of --db-ca-file, or NULL */
+    const char *storage_class;  /* NULL: the cluster's default class */
+    const char *cast_storage_size;     /* canonical quantity */
+    const char *postgres_storage_size; /* canonical quantity */
+    const char *cast_access_mode;
+    const char *backend_image;
+    const char *controller_image;
+    int backend_replicas;
+    int retention_days;
+    bool include_secrets;
+} render_opts;
+
+/* Defaults, as --help lists them. Strings are static. */
+void render_opts_init(render_opts *o);
+
+/* The default image of a component ("exo-backend", "exo-controller") at
+ * this build's version; static storage. */
+const char *render_default_image(const char *component);
+
+/* Renders every object for o into *docs, a cJSON array in apply order
+ * (caller frees with cJSON_Delete). Options must have been validated; with
+ * include_secrets, fresh values come from OpenSSL's RNG. */
+int render_objects(cJSON **docs, const render_opts *o, exo_err *err);
+
+#endif
