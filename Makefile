@@ -3,6 +3,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 JOBS       ?= $(shell nproc)
+MAKEFLAGS  += --no-print-directory
 INSTALL    := $(BUILD)/installer/exo-install
 
 .PHONY: all deps build asan test test-unit test-asan demo manifests bench clean

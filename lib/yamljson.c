@@ -175,7 +175,8 @@ static cJSON *int_node(const char *s)
         append_decimal(&dec, digits, base);
     size_t n = dec.len - sign;
     bool exact = n < 16 || (n == 16 && strcmp(dec.ptr + sign, MAX_EXACT_INT) <= 0);
-    cJSON *node = must(exact ? cJSON_CreateNumber(strtod(dec.ptr, NULL)) : cJSON_CreateRaw(dec.ptr));
+    cJSON *node =
+        must(exact ? cJSON_CreateNumber(strtod(dec.ptr, NULL)) : cJSON_CreateRaw(dec.ptr));
     buf_free(&dec);
     return node;
 }
@@ -225,7 +226,8 @@ static kind tag_kind(const char *tag)
     static const struct {
         const char *name;
         kind k;
-    } tags[] = {{"str", K_STR}, {"int", K_INT}, {"float", K_FLOAT}, {"bool", K_BOOL}, {"null", K_NULL}};
+    } tags[] = {
+        {"str", K_STR}, {"int", K_INT}, {"float", K_FLOAT}, {"bool", K_BOOL}, {"null", K_NULL}};
     size_t plen = strlen(TAG_PREFIX);
     if (strncmp(tag, TAG_PREFIX, plen) == 0)
         for (size_t i = 0; i < sizeof tags / sizeof tags[0]; i++)
@@ -264,7 +266,10 @@ typedef struct {
     size_t expanded; /* nodes copied by aliases, across the whole stream */
 } builder;
 
-__attribute__((format(printf, 3, 4))) static int err_at(builder *b, yaml_mark_t mark, const char *fmt, ...)
+static int err_at(builder *b, yaml_mark_t mark, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int err_at(builder *b, yaml_mark_t mark, const char *fmt, ...)
 {
     buf msg = BUF_INIT;
     va_list ap;
@@ -310,8 +315,8 @@ static void builder_free(builder *b)
 }
 
 /* Takes ownership of name and text. */
-static void add_anchor(builder *b, char *name, const cJSON *node, cJSON *owned, char *text, size_t nodes,
-                       int height)
+static void add_anchor(builder *b, char *name, const cJSON *node, cJSON *owned, char *text,
+                       size_t nodes, int height)
 {
     if (b->nanchors == b->anchors_cap) {
         b->anchors_cap = b->anchors_cap ? b->anchors_cap * 2 : 8;
@@ -418,11 +423,13 @@ static int on_alias(builder *b, const yaml_event_t *ev)
         return err_at(b, ev->start_mark, "unknown alias *%s", name);
     if (key_due(b)) {
         if (!a->text)
-            return err_at(b, ev->start_mark, "alias *%s used as a mapping key is not a scalar", name);
+            return err_at(b, ev->start_mark, "alias *%s used as a mapping key is not a scalar",
+                          name);
         return take_key(b, a->text, ev->start_mark);
     }
     if (a->nodes > MAX_ALIAS_NODES - b->expanded)
-        return err_at(b, ev->start_mark, "aliases expand to more than %d nodes (alias bomb?)", MAX_ALIAS_NODES);
+        return err_at(b, ev->start_mark, "aliases expand to more than %d nodes (alias bomb?)",
+                      MAX_ALIAS_NODES);
     if (b->depth + a->height > MAX_DEPTH)
         return err_at(b, ev->start_mark, "alias *%s nests deeper than %d levels", name, MAX_DEPTH);
     b->expanded += a->nodes;
@@ -434,14 +441,16 @@ static int on_alias(builder *b, const yaml_event_t *ev)
 static int on_start(builder *b, const yaml_event_t *ev)
 {
     bool mapping = ev->type == YAML_MAPPING_START_EVENT;
-    const yaml_char_t *anchor_name = mapping ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
+    const yaml_char_t *anchor_name =
+        mapping ? ev->data.mapping_start.anchor : ev->data.sequence_start.anchor;
     if (key_due(b))
         return err_at(b, ev->start_mark, "mapping keys must be scalars");
     if (b->depth == MAX_DEPTH)
         return err_at(b, ev->start_mark, "nesting deeper than %d levels", MAX_DEPTH);
     cJSON *node = must(mapping ? cJSON_CreateObject() : cJSON_CreateArray());
     attach(b, node);
-    b->stack[b->depth++] = (frame){node, NULL, anchor_name ? xstrdup((const char *)anchor_name) : NULL, 1, 0};
+    b->stack[b->depth++] =
+        (frame){node, NULL, anchor_name ? xstrdup((const char *)anchor_name) : NULL, 1, 0};
     return 0;
 }
 
@@ -489,7 +498,8 @@ int yamljson_parse(cJSON **out, const char *text, size_t len, const char *name, 
     *out = NULL;
     if (!yaml_parser_initialize(&parser))
         return err_set(err, "%s: cannot initialise the YAML parser", b.name);
-    yaml_parser_set_input_string(&parser, (const unsigned char *)text, len);
+    yaml_parser_set_input_string(&parser, (const unsigned char *)(text ? text : ""),
+                                 text ? len : 0);
     b.stack = xcalloc(MAX_DEPTH, sizeof *b.stack);
     docs = must(cJSON_CreateArray());
     for (;;) {
@@ -540,11 +550,13 @@ int yamljson_parse_one(cJSON **out, const char *text, size_t len, const char *na
  * quoted: a needless pair of quotes costs nothing, a port read as 80 does. */
 static bool plain_is_safe(const char *s)
 {
-    static const char *const yaml11[] = {"y",   "Y",  "yes", "Yes", "YES", "n",  "N",  "no", "No",
-                                         "NO",  "on", "On",  "ON",  "off", "Off", "OFF", "<<", "=", NULL};
+    static const char *const yaml11[] = {"y",   "Y",   "yes", "Yes", "YES", "n",  "N",
+                                         "no",  "No",  "NO",  "on",  "On",  "ON", "off",
+                                         "Off", "OFF", "<<",  "=",   NULL};
     if (classify(s) != K_STR || in_list(s, yaml11))
         return false;
     const char *p = s + (*s == '-' || *s == '+');
+    p += strspn(p, "_"); /* go-yaml drops every `_` before reading a number */
     if ((isdigit((unsigned char)*p) || *p == '.') &&
         strspn(s, "0123456789_.:+-eExXoObBabcdfABCDF") == strlen(s))
         return false;
@@ -568,7 +580,8 @@ static int emit(yaml_emitter_t *em, yaml_event_t *ev, int made, exo_err *err)
     return 0;
 }
 
-static int emit_scalar(yaml_emitter_t *em, const char *text, yaml_scalar_style_t style, exo_err *err)
+static int emit_scalar(yaml_emitter_t *em, const char *text, yaml_scalar_style_t style,
+                       exo_err *err)
 {
     yaml_event_t ev;
     size_t len = strlen(text);
@@ -603,15 +616,20 @@ static void format_number(buf *out, double d)
     } else if (d >= -9007199254740992.0 && d <= 9007199254740992.0 && d == (double)(long long)d) {
         buf_printf(out, "%lld", (long long)d);
     } else {
-        size_t start = out->len;
-        buf_printf(out, "%1.15g", d);
-        if (strtod(out->ptr + start, NULL) != d) {
-            out->len = start;
-            buf_printf(out, "%1.17g", d);
+        buf t = BUF_INIT;
+        buf_printf(&t, "%1.15g", d);
+        if (strtod(t.ptr, NULL) != d) {
+            buf_clear(&t);
+            buf_printf(&t, "%1.17g", d);
         }
-        /* A huge integral double must not read back as a big integer. */
-        if (!strpbrk(out->ptr + start, ".e"))
-            buf_puts(out, ".0");
+        /* Without a dot, a huge integral double would read back as a big
+         * integer, and YAML 1.1 readers take "1e+20" for a string. */
+        const char *e = strchr(t.ptr, 'e');
+        if (strchr(t.ptr, '.'))
+            buf_puts(out, t.ptr);
+        else
+            buf_printf(out, "%.*s.0%s", (int)(e ? (size_t)(e - t.ptr) : t.len), t.ptr, e ? e : "");
+        buf_free(&t);
     }
 }
 
@@ -620,9 +638,9 @@ static int emit_node(yaml_emitter_t *em, const cJSON *node, int depth, exo_err *
     yaml_event_t ev;
     if (cJSON_IsString(node))
         return emit_string(em, node->valuestring, err);
-    if (cJSON_IsTrue(node) || cJSON_IsFalse(node) || cJSON_IsNull(node))
-        return emit_scalar(em, cJSON_IsTrue(node) ? "true" : cJSON_IsFalse(node) ? "false" : "null",
-                           YAML_PLAIN_SCALAR_STYLE, err);
+    const char *word = cJSON_IsNull(node) ? "null" : cJSON_IsTrue(node) ? "true" : "false";
+    if (cJSON_IsBool(node) || cJSON_IsNull(node))
+        return emit_scalar(em, word, YAML_PLAIN_SCALAR_STYLE, err);
     if (cJSON_IsRaw(node)) {
         kind k = node->valuestring ? classify(node->valuestring) : K_STR;
         if (k != K_INT && k != K_FLOAT)
@@ -641,15 +659,17 @@ static int emit_node(yaml_emitter_t *em, const cJSON *node, int depth, exo_err *
         return err_set(err, "YAML emitter: invalid cJSON node");
     if (depth >= MAX_DEPTH)
         return err_set(err, "YAML emitter: nesting deeper than %d levels", MAX_DEPTH);
-    int made = mapping ? yaml_mapping_start_event_initialize(&ev, NULL, NULL, 1,
-                                                             node->child ? YAML_BLOCK_MAPPING_STYLE
-                                                                         : YAML_FLOW_MAPPING_STYLE)
-                       : yaml_sequence_start_event_initialize(&ev, NULL, NULL, 1,
-                                                              node->child ? YAML_BLOCK_SEQUENCE_STYLE
-                                                                          : YAML_FLOW_SEQUENCE_STYLE);
+    int made;
+    if (mapping)
+        made = yaml_mapping_start_event_initialize(
+            &ev, NULL, NULL, 1, node->child ? YAML_BLOCK_MAPPING_STYLE : YAML_FLOW_MAPPING_STYLE);
+    else
+        made = yaml_sequence_start_event_initialize(
+            &ev, NULL, NULL, 1, node->child ? YAML_BLOCK_SEQUENCE_STYLE : YAML_FLOW_SEQUENCE_STYLE);
     if (emit(em, &ev, made, err) < 0)
         return -1;
-    for (const cJSON *c = node->child; c; c = c->next) {
+    const cJSON *c;
+    cJSON_ArrayForEach (c, node) {
         if (mapping && !c->string)
             return err_set(err, "YAML emitter: object member without a key");
         if (mapping && emit_string(em, c->string, err) < 0)
@@ -657,7 +677,8 @@ static int emit_node(yaml_emitter_t *em, const cJSON *node, int depth, exo_err *
         if (emit_node(em, c, depth + 1, err) < 0)
             return -1;
     }
-    made = mapping ? yaml_mapping_end_event_initialize(&ev) : yaml_sequence_end_event_initialize(&ev);
+    made =
+        mapping ? yaml_mapping_end_event_initialize(&ev) : yaml_sequence_end_event_initialize(&ev);
     return emit(em, &ev, made, err);
 }
 
@@ -671,7 +692,6 @@ int yamljson_emit(buf *out, const cJSON *doc, exo_err *err)
     if (!yaml_emitter_initialize(&em))
         return err_set(err, "YAML emitter: cannot initialise");
     yaml_emitter_set_output(&em, write_buf, out);
-    yaml_emitter_set_encoding(&em, YAML_UTF8_ENCODING);
     yaml_emitter_set_unicode(&em, 1);
     yaml_emitter_set_width(&em, -1);
     yaml_emitter_set_indent(&em, 2);

@@ -173,8 +173,9 @@ static void test_value_that_contradicts_its_tag_is_refused(void **state)
 static void test_big_integer_round_trips_exactly(void **state)
 {
     (void)state;
-    cJSON *doc = parse_one("big: 12345678901234567890\nneg: -98765432109876543210\n"
-                           "limit: 9007199254740992\nover: 9007199254740993\nhex: 0xFFFFFFFFFFFFFFFFFF\n");
+    cJSON *doc =
+        parse_one("big: 12345678901234567890\nneg: -98765432109876543210\n"
+                  "limit: 9007199254740992\nover: 9007199254740993\nhex: 0xFFFFFFFFFFFFFFFFFF\n");
     assert_string_equal(raw(doc, "big"), "12345678901234567890");
     assert_string_equal(raw(doc, "neg"), "-98765432109876543210");
     assert_true(num(doc, "limit") == 9007199254740992.0);
@@ -216,9 +217,13 @@ static void test_numbers_are_emitted_in_shortest_exact_form(void **state)
         double d;
         const char *yaml;
     } cases[] = {
-        {1.0, "1\n"},        {-0.0, "0\n"},         {0.1, "0.1\n"},
-        {1e20, "1e+20\n"},   {1.0 / 3, "0.33333333333333331\n"},
-        {-2.5e-7, "-2.5e-07\n"}, {9007199254740992.0, "9007199254740992\n"},
+        {1.0, "1\n"},
+        {-0.0, "0\n"},
+        {0.1, "0.1\n"},
+        {1e20, "1.0e+20\n"},
+        {1.0 / 3, "0.33333333333333331\n"},
+        {-2.5e-7, "-2.5e-07\n"},
+        {9007199254740992.0, "9007199254740992\n"},
         {9007199254740994.0, "9007199254740994.0\n"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -255,7 +260,8 @@ static void test_non_scalar_key_is_refused(void **state)
 static void test_duplicate_key_is_refused_naming_key_and_line(void **state)
 {
     (void)state;
-    assert_parse_error("image: a\nport: 80\nimage: b\n", "values.yaml:3:1: duplicate key \"image\"");
+    assert_parse_error("image: a\nport: 80\nimage: b\n",
+                       "values.yaml:3:1: duplicate key \"image\"");
     assert_parse_error("a:\n  x: 1\n  \"x\": 2\n", "values.yaml:3:3: duplicate key \"x\"");
 }
 
@@ -264,9 +270,10 @@ static void test_errors_carry_name_line_and_column(void **state)
     (void)state;
     assert_parse_error("a: 1\nb:\n  c: d: e\n",
                        "values.yaml:3:7: mapping values are not allowed in this context");
-    assert_parse_error("a: [1, 2\n",
-                       "values.yaml:2:1: did not find expected ',' or ']' (while parsing a flow sequence at line 1)");
-    assert_parse_error("a: \"x\\0y\"\n", "values.yaml:1:4: NUL characters are not supported in strings");
+    assert_parse_error("a: [1, 2\n", "values.yaml:2:1: did not find expected ',' or ']' (while "
+                                     "parsing a flow sequence at line 1)");
+    assert_parse_error("a: \"x\\0y\"\n",
+                       "values.yaml:1:4: NUL characters are not supported in strings");
 }
 
 static void test_aliases_are_expanded_as_copies(void **state)
@@ -304,7 +311,8 @@ static void test_alias_bomb_is_capped(void **state)
                             "g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f]\n"
                             "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g]\n"
                             "i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]\n");
-    assert_string_equal(msg, "values.yaml:7:8: aliases expand to more than 1000000 nodes (alias bomb?)");
+    assert_string_equal(msg,
+                        "values.yaml:7:8: aliases expand to more than 1000000 nodes (alias bomb?)");
     free(msg);
 }
 
@@ -318,6 +326,20 @@ static void test_nesting_beyond_the_limit_is_refused(void **state)
         buf_putc(&yaml, ']');
     char *msg = parse_error(yaml.ptr);
     assert_string_equal(msg, "values.yaml:1:1001: nesting deeper than 1000 levels");
+    free(msg);
+
+    /* Aliases must not stack depth beyond the limit either. */
+    buf_clear(&yaml);
+    for (int line = 0; line < 2; line++) {
+        buf_puts(&yaml, line == 0 ? "a: &a " : "\nb: ");
+        for (int i = 0; i < 600; i++)
+            buf_putc(&yaml, '[');
+        buf_puts(&yaml, line == 0 ? "" : "*a");
+        for (int i = 0; i < 600; i++)
+            buf_putc(&yaml, ']');
+    }
+    msg = parse_error(yaml.ptr);
+    assert_string_equal(msg, "values.yaml:2:604: alias *a nests deeper than 1000 levels");
     free(msg);
     buf_free(&yaml);
 }
@@ -404,11 +426,13 @@ static void test_ambiguous_strings_are_emitted_quoted(void **state)
 {
     (void)state;
     static const char *const quoted[] = {
-        "80",   "0x1F", "1e3",  "1_000", "yes",  "No",        "on",         "OFF",  "y",
-        "n",    "true", "null", "~",     "",     "12:30",     ".5",         "2001-12-14",
-        "<<",   "0755", "0b11", "-1",    ".inf", "1:20:30.5", "2001-12-14 21:59:43.10 -5",
+        "80",   "0x1F", "1e3",   "1_000", "yes",        "No",
+        "on",   "OFF",  "y",     "n",     "true",       "null",
+        "~",    "",     "12:30", ".5",    "2001-12-14", "<<",
+        "0755", "0b11", "-1",    ".inf",  "1:20:30.5",  "2001-12-14 21:59:43.10 -5",
     };
-    static const char *const plain[] = {"hello", "100m", "128Mi", "v1.2.3", "nginx:1.25", "+inf", "x y"};
+    static const char *const plain[] = {"hello",      "100m", "128Mi", "v1.2.3",
+                                        "nginx:1.25", "+inf", "x y"};
     for (size_t i = 0; i < sizeof quoted / sizeof quoted[0]; i++) {
         cJSON *doc = cJSON_CreateString(quoted[i]);
         char *yaml = assert_round_trip(doc);
@@ -448,6 +472,8 @@ static void test_tricky_strings_round_trip(void **state)
         "...",
         "'single' and \"double\"",
         "back\\slash",
+        "x\n...",
+        "x\n...\n\n",
     };
     cJSON *doc = cJSON_CreateObject();
     cJSON *list = cJSON_AddArrayToObject(doc, "list");
@@ -504,7 +530,8 @@ static void test_collections_keep_order_and_empty_ones_are_flow(void **state)
     (void)state;
     cJSON *doc = parse_one("{z: 1, a: {b: [1, x, {c: d}]}, e: {}, l: [], t: true, none: null}");
     char *yaml = assert_round_trip(doc);
-    assert_string_equal(yaml, "z: 1\na:\n  b:\n  - 1\n  - x\n  - c: d\ne: {}\nl: []\nt: true\nnone: null\n");
+    assert_string_equal(
+        yaml, "z: 1\na:\n  b:\n  - 1\n  - x\n  - c: d\ne: {}\nl: []\nt: true\nnone: null\n");
     free(yaml);
     cJSON_Delete(doc);
 }
@@ -526,7 +553,8 @@ static void test_emit_refuses_what_yaml_cannot_hold(void **state)
     doc = cJSON_CreateArray();
     cJSON_AddItemToArray(doc, cJSON_CreateRaw("{\"a\": 1}"));
     assert_int_equal(yamljson_emit_stream(&out, doc, &err), -1);
-    assert_string_equal(err_msg(&err), "YAML emitter: raw JSON that is not a number cannot be written");
+    assert_string_equal(err_msg(&err),
+                        "YAML emitter: raw JSON that is not a number cannot be written");
     assert_string_equal(out.ptr, "kept\n");
     assert_int_equal(yamljson_emit_stream(&out, cJSON_GetArrayItem(doc, 0), &err), -1);
     cJSON_Delete(doc);
@@ -592,16 +620,19 @@ static void test_kubernetes_manifest_round_trips(void **state)
     cJSON *doc = parse_one(manifest);
     const cJSON *spec = cJSON_GetObjectItemCaseSensitive(doc, "spec");
     assert_true(num(spec, "replicas") == 3);
-    const cJSON *pod = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(spec, "template"), "spec");
+    const cJSON *pod = cJSON_GetObjectItemCaseSensitive(
+        cJSON_GetObjectItemCaseSensitive(spec, "template"), "spec");
     const cJSON *c = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(pod, "containers"), 0);
     const cJSON *env = cJSON_GetObjectItemCaseSensitive(c, "env");
     assert_string_equal(str(cJSON_GetArrayItem(env, 0), "value"), "80");
     assert_string_equal(str(cJSON_GetArrayItem(env, 1), "value"), "true");
     assert_string_equal(str(cJSON_GetArrayItem(env, 2), "value"), "yes");
     assert_string_equal(str(cJSON_GetArrayItem(env, 3), "value"), "");
-    assert_true(num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "ports"), 0), "containerPort") == 80);
-    assert_string_equal(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "command"), 2)->valuestring,
-                        "set -eu\necho \"starting on :80 # really\"\nexec nginx -g 'daemon off;'\n");
+    assert_true(num(cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "ports"), 0),
+                    "containerPort") == 80);
+    assert_string_equal(
+        cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(c, "command"), 2)->valuestring,
+        "set -eu\necho \"starting on :80 # really\"\nexec nginx -g 'daemon off;'\n");
 
     char *yaml = assert_round_trip(doc);
     assert_non_null(strstr(yaml, "          value: \"80\"\n"));
