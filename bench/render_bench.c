@@ -27,21 +27,28 @@ int main(int argc, char **argv)
     render_opts_init(&o);
     exo_err err = EXO_ERR_INIT;
     size_t bytes = 0;
-    double start = now();
-    for (int i = 0; i < n; i++) {
-        cJSON *docs = NULL;
-        buf out = BUF_INIT;
-        if (render_objects(&docs, &o, &err) < 0 || yamljson_emit_stream(&out, docs, &err) < 0) {
-            fprintf(stderr, "render failed: %s\n", err_msg(&err));
-            return 1;
+    /* Three rounds: the machine is noisy, the best round is the cost. */
+    double best = 0;
+    for (int round = 0; round < 3; round++) {
+        double start = now();
+        for (int i = 0; i < n; i++) {
+            cJSON *docs = NULL;
+            buf out = BUF_INIT;
+            if (render_objects(&docs, &o, &err) < 0 ||
+                yamljson_emit_stream(&out, docs, &err) < 0) {
+                fprintf(stderr, "render failed: %s\n", err_msg(&err));
+                return 1;
+            }
+            bytes = out.len;
+            buf_free(&out);
+            cJSON_Delete(docs);
         }
-        bytes = out.len;
-        buf_free(&out);
-        cJSON_Delete(docs);
+        double secs = now() - start;
+        if (round == 0 || secs < best)
+            best = secs;
     }
-    double secs = now() - start;
-    printf("in-process: %d renders of %zu bytes in %.3f s: %.1f us per render\n", n, bytes, secs,
-           secs / n * 1e6);
+    printf("in-process: %d renders of %zu bytes, best of 3 rounds %.3f s: %.1f us per render\n", n,
+           bytes, best, best / n * 1e6);
     err_clear(&err);
     return 0;
 }

@@ -124,6 +124,10 @@ static kind classify(const char *s)
 {
     const char *digits;
     bool neg;
+    /* Every null, bool, int and float of the core schema starts with one of
+     * these; most keys and values do not, and skip the word lists. */
+    if (*s && !strchr("~nNtTfF.+-0123456789", *s))
+        return K_STR;
     if (is_null(s))
         return K_NULL;
     if (is_bool(s))
@@ -553,6 +557,10 @@ static bool plain_is_safe(const char *s)
     static const char *const yaml11[] = {"y",   "Y",   "yes", "Yes", "YES", "n",  "N",
                                          "no",  "No",  "NO",  "on",  "On",  "ON", "off",
                                          "Off", "OFF", "<<",  "=",   NULL};
+    /* The same shortcut for YAML 1.1, whose extra words (y, on, <<, =) and
+     * number forms start with these too. */
+    if (*s && !strchr("~nNtTfFyYoO<=.+-0123456789", *s))
+        return true;
     if (classify(s) != K_STR || in_list(s, yaml11))
         return false;
     const char *p = s + (*s == '-' || *s == '+');
