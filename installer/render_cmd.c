@@ -16,6 +16,7 @@
 #include "render.h"
 #include "render_output.h"
 #include "validate.h"
+#include "version.h"
 #include "xalloc.h"
 
 #define MAX_REPLICAS 100
@@ -37,6 +38,7 @@ enum {
     OPT_RETENTION,
     OPT_INCLUDE_SECRETS,
     OPT_HELP,
+    OPT_VERSION,
 };
 
 static const struct option long_options[] = {
@@ -55,6 +57,7 @@ static const struct option long_options[] = {
     {"include-secrets", no_argument, NULL, OPT_INCLUDE_SECRETS},
     {"output-dir", required_argument, NULL, 'o'},
     {"help", no_argument, NULL, OPT_HELP},
+    {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
 };
 
@@ -97,6 +100,7 @@ static void usage(FILE *f)
             "                                  passwords and encryption key: keep such output\n"
             "                                  out of Git\n"
             "      --help                      show this help\n"
+            "      --version                   print the version\n"
             "\n"
             "Exit status: 0 done, 1 could not write, 2 bad flags (nothing written).\n",
             d.namespace_, d.bundled_postgres ? "true" : "false", d.cast_storage_size,
@@ -181,7 +185,8 @@ static int read_ca_file(const char *path, char **out, exo_err *err)
     return rc;
 }
 
-static int parse_flags(render_args *a, int argc, char **argv, bool *help, exo_err *err)
+static int parse_flags(render_args *a, int argc, char **argv, bool *help, bool *version,
+                       exo_err *err)
 {
     render_opts *o = &a->opts;
     int c;
@@ -258,7 +263,9 @@ static int parse_flags(render_args *a, int argc, char **argv, bool *help, exo_er
             o->include_secrets = true;
             break;
         case OPT_HELP:
-            *help = true;
+        case OPT_VERSION:
+            *help = c == OPT_HELP;
+            *version = c == OPT_VERSION;
             return 0;
         case ':':
             return err_set(err, "%s needs a value", argv[optind - 1]);
@@ -349,16 +356,20 @@ int render_cmd(int argc, char **argv)
     render_args a = {0};
     render_opts_init(&a.opts);
     exo_err err = EXO_ERR_INIT;
-    bool help = false;
+    bool help = false, version = false;
     cJSON *docs = NULL;
     int status = 2;
 
-    if (parse_flags(&a, argc, argv, &help, &err) < 0 || (!help && check_combination(&a, &err) < 0)) {
+    if (parse_flags(&a, argc, argv, &help, &version, &err) < 0 ||
+        (!help && !version && check_combination(&a, &err) < 0)) {
         fprintf(stderr, "exo-install render: %s\n", err_msg(&err));
         goto out;
     }
-    if (help) {
-        usage(stdout);
+    if (help || version) {
+        if (help)
+            usage(stdout);
+        else
+            printf("exo-install %s\n", EXO_VERSION);
         status = 0;
         goto out;
     }

@@ -119,6 +119,7 @@ def test_default_render_prints_no_secret_and_no_warning():
 def test_version():
     p = run("--version", check=True)
     assert p.stdout.startswith("exo-install ")
+    assert run("render", "--version", check=True).stdout == p.stdout
     _, docs = render()
     assert docs[0]["metadata"]["labels"]["app.kubernetes.io/version"] == p.stdout.split()[1]
 
