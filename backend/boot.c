@@ -1,0 +1,153 @@
+#include "boot.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "backfill.h"
+#include "buf.h"
+#include "db.h"
+#include "dsn.h"
+#include "lease.h"
+#include "log.h"
+#include "partitions.h"
+#include "retention.h"
+#include "schema.h"
+#include "version.h"
+
+/* pg_advisory_xact_lock key: "exoboot" in ASCII, so it shows up
+ * recognisably in pg_locks. */
+#define BOOT_LOCK_KEY "28561392435949428"
+/* How long a replica waits for another's boot before giving up (and being
+ * restarted by Kubernetes). */
+#define BOOT_LOCK_TIMEOUT "300s"
+
+static long elapsed_ms(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
+}
+
+PGconn *boot_connect(const char *dsn_text, exo_err *err)
+{
+    PGconn *c = PQconnectdb(dsn_text);
+    if (PQstatus(c) != CONNECTION_OK) {
+        /* libpq's connection errors name host, port and user, never the
+         * password; the DSN itself is printed only redacted. */
+        const char *m = PQerrorMessage(c);
+        dsn *d = NULL;
+        char *where = dsn_parse(&d, dsn_text, NULL) == 0 ? dsn_redact(d) : NULL;
+        err_set(err, "connecting to the database (%s): %.*s", where ? where : "EXO_DATABASE_DSN",
+                (int)strcspn(m, "\n"), m);
+        free(where);
+        dsn_free(d);
+        PQfinish(c);
+        return NULL;
+    }
+    int v = PQserverVersion(c);
+    if (v < 160000) {
+        err_set(err, "the database server is PostgreSQL %d.%d; exo-backend needs PostgreSQL 16 "
+                     "or newer",
+                v / 10000, v % 10000);
+        PQfinish(c);
+        return NULL;
+    }
+    /* Quiet the server's notices ("relation already exists, skipping"). */
+    PQclear(PQexec(c, "SET client_min_messages = warning"));
+    return c;
+}
+
+static int steps(PGconn *c, const backend_config *cfg, time_t now, keyring **ring, boot_report *r,
+                 exo_err *err)
+{
+    schema_report s = {0};
+    /* A wrong key must stop the boot before any write: check it first when
+     * the database already has a keyring (keyring_load finds none on a
+     * fresh database and returns NULL). */
+    bool has_keyring = false;
+    {
+        PGresult *res = db_query(c, "reading the catalog",
+                                 "SELECT to_regclass('exo_keyring_meta') IS NOT NULL", NULL, err);
+        if (!res)
+            return -1;
+        has_keyring = PQgetvalue(res, 0, 0)[0] == 't';
+        PQclear(res);
+    }
+    if (has_keyring) {
+        if (keyring_load(ring, c, cfg->key, err) < 0)
+            return -1;
+        keyring_free(*ring);
+        *ring = NULL;
+    }
+    if (schema_create_partition_parents(c, &s, err) < 0 ||
+        schema_migrate_encrypted_columns(c, &s, err) < 0 || schema_auto_migrate(c, &s, err) < 0 ||
+        schema_add_constraints(c, &s, err) < 0)
+        return -1;
+    if (keyring_bootstrap(ring, c, cfg->key, schema_encrypted_columns, err) < 0)
+        return err_prefix(err, "step 5, keyring");
+
+    int longest;
+    if (retention_longest_days(c, cfg->retention_days, &longest, err) < 0)
+        return err_prefix(err, "step 6, partitions");
+    partition_opts po = {now, cfg->premake_months, longest, false};
+    partition_report pr = {0};
+    if (partitions_ensure(c, &po, &pr, err) < 0)
+        return err_prefix(err, "step 6, partitions");
+    r->ddl = s.ddl + pr.created;
+    r->partitions = pr.created;
+    return 0;
+}
+
+static int record_boot(PGconn *c, const boot_report *r, long ms, exo_err *err)
+{
+    char *holder = lease_holder_id();
+    char ddl[16], dur[24];
+    snprintf(ddl, sizeof ddl, "%d", r->ddl);
+    snprintf(dur, sizeof dur, "%ld", ms);
+    const char *p[] = {EXO_VERSION, holder, ddl, dur, NULL};
+    int rc = db_exec(c, "recording the boot",
+                     "INSERT INTO exo_boot_ledger (version, holder, ddl_statements, duration_ms) "
+                     "VALUES ($1, $2, $3::int, $4::int)",
+                     p, err);
+    free(holder);
+    return rc;
+}
+
+int boot_run(PGconn *c, const backend_config *cfg, time_t now, keyring **ring, boot_report *r,
+             exo_err *err)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    memset(r, 0, sizeof *r);
+    *ring = NULL;
+
+    const char *lock_key[] = {BOOT_LOCK_KEY, NULL};
+    if (db_exec(c, "BEGIN", "BEGIN", NULL, err) < 0)
+        return -1;
+    if (db_exec(c, "setting lock_timeout", "SET LOCAL lock_timeout = '" BOOT_LOCK_TIMEOUT "'",
+                NULL, err) < 0 ||
+        db_exec(c, "waiting for the boot lock", "SELECT pg_advisory_xact_lock($1::bigint)",
+                lock_key, err) < 0 ||
+        steps(c, cfg, now, ring, r, err) < 0 ||
+        record_boot(c, r, elapsed_ms(&start), err) < 0 ||
+        db_exec(c, "COMMIT", "COMMIT", NULL, err) < 0) {
+        exo_err ignore = EXO_ERR_INIT;
+        db_exec(c, "ROLLBACK", "ROLLBACK", NULL, &ignore);
+        err_clear(&ignore);
+        keyring_free(*ring);
+        *ring = NULL;
+        return -1;
+    }
+    /* Values left in plaintext by step 2 (or by an older version) are
+     * encrypted in batches, each its own transaction, after the lock is
+     * released: replicas may share the work (rows are claimed with SKIP
+     * LOCKED). */
+    if (backfill_encrypt(c, *ring, &r->encrypted, err) < 0) {
+        keyring_free(*ring);
+        *ring = NULL;
+        return err_prefix(err, "encrypting plaintext values");
+    }
+    r->duration_ms = elapsed_ms(&start);
+    return 0;
+}

@@ -1,0 +1,34 @@
+/* The boot: every schema step in order, in one transaction under one
+ * transaction-scoped advisory lock, then the backfill of values still in
+ * plaintext. Replicas booting together migrate exactly once: the others
+ * wait on the lock, then find nothing to do. A boot killed at any point
+ * leaves nothing half-done (PostgreSQL's DDL is transactional), and a
+ * transaction-scoped lock holds behind PgBouncer in transaction mode. */
+#ifndef EXO_BOOT_H
+#define EXO_BOOT_H
+
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "config.h"
+#include "err.h"
+#include "keyring.h"
+
+typedef struct {
+    int ddl;            /* DDL statements this boot issued */
+    int partitions;     /* partitions created */
+    long encrypted;     /* plaintext values encrypted by the backfill */
+    long duration_ms;
+} boot_report;
+
+/* Opens a connection for the boot and checks the server is PostgreSQL 16 or
+ * newer. The message never holds the DSN's password. */
+PGconn *boot_connect(const char *dsn, exo_err *err);
+
+/* Runs the boot as of `now`. On success *ring is the loaded keyring (caller
+ * frees). */
+int boot_run(PGconn *c, const backend_config *cfg, time_t now, keyring **ring, boot_report *r,
+             exo_err *err);
+
+#endif

@@ -1,0 +1,131 @@
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "xalloc.h"
+
+struct http_server {
+    struct MHD_Daemon *daemon;
+    pool *db;
+    atomic_bool ready;
+};
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *body)
+{
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(body), (void *)body, MHD_RESPMEM_PERSISTENT);
+    MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+    enum MHD_Result ok = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ok;
+}
+
+static bool database_answers(pool *db)
+{
+    exo_err err = EXO_ERR_INIT;
+    PGconn *c = pool_get(db, &err);
+    err_clear(&err);
+    if (!c)
+        return false;
+    PGresult *r = PQexec(c, "SELECT 1");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+    PQclear(r);
+    pool_put(db, c, !ok);
+    return ok;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+                              const char *method, const char *version, const char *upload,
+                              size_t *upload_size, void **state)
+{
+    (void)version, (void)upload, (void)upload_size, (void)state;
+    http_server *s = cls;
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+        return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+    if (strcmp(url, "/healthz") == 0)
+        return reply(conn, MHD_HTTP_OK, "ok\n");
+    if (strcmp(url, "/readyz") == 0) {
+        if (!atomic_load(&s->ready))
+            return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "booting\n");
+        if (!database_answers(s->db))
+            return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database not answering\n");
+        return reply(conn, MHD_HTTP_OK, "ok\n");
+    }
+    return reply(conn, MHD_HTTP_NOT_FOUND, "not found\n");
+}
+
+/* ":8080" (every address), "127.0.0.1:8080", "[::1]:8080". */
+static int parse_addr(const char *addr, struct sockaddr_storage *ss, exo_err *err)
+{
+    const char *colon = strrchr(addr, ':');
+    char *end;
+    long port = colon ? strtol(colon + 1, &end, 10) : -1;
+    if (!colon || *end || port < 0 || port > 65535 || end == colon + 1)
+        return err_set(err, "EXO_HTTP_ADDR=\"%s\": want [host]:port, e.g. :8080", addr);
+    memset(ss, 0, sizeof *ss);
+    size_t hlen = (size_t)(colon - addr);
+    char host[64];
+    if (hlen >= sizeof host)
+        return err_set(err, "EXO_HTTP_ADDR=\"%s\": host too long", addr);
+    memcpy(host, addr, hlen);
+    host[hlen] = '\0';
+    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
+        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
+        host[hlen - 1] = '\0';
+        a6->sin6_family = AF_INET6;
+        a6->sin6_port = htons((uint16_t)port);
+        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
+            return err_set(err, "EXO_HTTP_ADDR=\"%s\": not an IPv6 address", addr);
+        return 0;
+    }
+    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
+    a4->sin_family = AF_INET;
+    a4->sin_port = htons((uint16_t)port);
+    if (hlen == 0)
+        a4->sin_addr.s_addr = htonl(INADDR_ANY);
+    else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
+        return err_set(err, "EXO_HTTP_ADDR=\"%s\": want an IP address before the port", addr);
+    return 0;
+}
+
+int http_start(http_server **out, const char *addr, pool *db, exo_err *err)
+{
+    struct sockaddr_storage ss;
+    if (parse_addr(addr, &ss, err) < 0)
+        return -1;
+    http_server *s = xcalloc(1, sizeof *s);
+    s->db = db;
+    atomic_init(&s->ready, false);
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    if (ss.ss_family == AF_INET6)
+        flags |= MHD_USE_IPv6;
+    s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &ss,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+    if (!s->daemon) {
+        free(s);
+        return err_set(err, "EXO_HTTP_ADDR=\"%s\": cannot listen: %s", addr, strerror(errno));
+    }
+    *out = s;
+    return 0;
+}
+
+void http_set_ready(http_server *s, bool ready)
+{
+    atomic_store(&s->ready, ready);
+}
+
+void http_stop(http_server *s)
+{
+    if (!s)
+        return;
+    MHD_stop_daemon(s->daemon);
+    free(s);
+}

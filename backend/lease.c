@@ -1,0 +1,48 @@
+#include "lease.h"
+
+#include <stdio.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "db.h"
+
+int lease_acquire(PGconn *c, const char *name, const char *holder, int ttl_seconds, bool *got,
+                  exo_err *err)
+{
+    char ttl[32];
+    snprintf(ttl, sizeof ttl, "%d seconds", ttl_seconds);
+    const char *p[] = {name, holder, ttl, NULL};
+    /* One statement, so it is atomic without an explicit transaction; the
+     * expiry is the server's clock, the same for every replica. */
+    PGresult *res = db_query(c, "acquiring a lease",
+                             "INSERT INTO exo_leases (name, holder, expires_at) VALUES ($1, $2, "
+                             "now() + $3::interval) ON CONFLICT (name) DO UPDATE SET holder = "
+                             "EXCLUDED.holder, expires_at = EXCLUDED.expires_at WHERE "
+                             "exo_leases.expires_at < now() OR exo_leases.holder = EXCLUDED.holder "
+                             "RETURNING holder",
+                             p, err);
+    if (!res)
+        return -1;
+    *got = PQntuples(res) == 1;
+    PQclear(res);
+    return 0;
+}
+
+int lease_release(PGconn *c, const char *name, const char *holder, exo_err *err)
+{
+    const char *p[] = {name, holder, NULL};
+    return db_exec(c, "releasing a lease", "DELETE FROM exo_leases WHERE name = $1 AND holder = $2",
+                   p, err);
+}
+
+char *lease_holder_id(void)
+{
+    char host[256] = "unknown";
+    gethostname(host, sizeof host - 1);
+    unsigned char r[4];
+    crypto_random(r, sizeof r);
+    buf id = BUF_INIT;
+    buf_printf(&id, "%s/%ld/%02x%02x%02x%02x", host, (long)getpid(), r[0], r[1], r[2], r[3]);
+    return buf_detach(&id);
+}

@@ -1,0 +1,56 @@
+#include "maintain.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "lease.h"
+#include "partitions.h"
+#include "retention.h"
+
+#define LEASE_NAME "maintenance"
+/* Long enough for a pass over years of partitions; a holder that dies
+ * frees it after this. */
+#define LEASE_SECONDS 900
+#define DELETE_BATCH 5000
+
+int maintain_pass(PGconn *c, const backend_config *cfg, time_t now, maintain_report *r,
+                  exo_err *err)
+{
+    struct timespec start, end;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    memset(r, 0, sizeof *r);
+    char *holder = lease_holder_id();
+    bool got = false;
+    int rc = -1;
+    if (lease_acquire(c, LEASE_NAME, holder, LEASE_SECONDS, &got, err) < 0)
+        goto out;
+    if (!got) {
+        r->skipped = true;
+        rc = 0;
+        goto out;
+    }
+    int longest;
+    partition_report pr = {0};
+    if (retention_longest_days(c, cfg->retention_days, &longest, err) < 0)
+        goto release;
+    partition_opts po = {now, cfg->premake_months, longest, true};
+    if (partitions_ensure(c, &po, &pr, err) < 0 || partitions_drop_expired(c, &po, &pr, err) < 0 ||
+        retention_delete_expired(c, now, cfg->retention_days, DELETE_BATCH, &r->deleted_rows,
+                                 err) < 0)
+        goto release;
+    r->created = pr.created;
+    r->dropped = pr.dropped;
+    r->moved_rows = pr.moved_rows;
+    r->retries = pr.retries;
+    rc = 0;
+release:;
+    exo_err ignore = EXO_ERR_INIT;
+    if (lease_release(c, LEASE_NAME, holder, rc == 0 ? err : &ignore) < 0)
+        rc = -1;
+    err_clear(&ignore);
+out:
+    free(holder);
+    clock_gettime(CLOCK_MONOTONIC, &end);
+    r->duration_ms = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+    return rc;
+}

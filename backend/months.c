@@ -1,0 +1,93 @@
+#include "months.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <string.h>
+
+month_t month_of(time_t t)
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    return (tm.tm_year + 1900) * 12 + tm.tm_mon;
+}
+
+time_t month_start(month_t m)
+{
+    struct tm tm = {0};
+    tm.tm_year = m / 12 - 1900;
+    tm.tm_mon = m % 12;
+    tm.tm_mday = 1;
+    return timegm(&tm);
+}
+
+void month_suffix(month_t m, char out[16])
+{
+    snprintf(out, 16, "%04d_%02d", (m / 12) % 10000, m % 12 + 1);
+}
+
+bool month_from_partition_name(const char *name, month_t *out)
+{
+    size_t n = strlen(name);
+    int y, mo;
+    char tail;
+    if (n < 9 || sscanf(name + n - 9, "_p%4d_%2d%c", &y, &mo, &tail) != 2)
+        return false;
+    for (size_t i = n - 7; i < n; i++)
+        if (i != n - 3 && !isdigit((unsigned char)name[i]))
+            return false;
+    if (mo < 1 || mo > 12)
+        return false;
+    *out = y * 12 + mo - 1;
+    return true;
+}
+
+void month_literal(month_t m, char out[32])
+{
+    snprintf(out, 32, "%04d-%02d-01 00:00:00+00", (m / 12) % 10000, m % 12 + 1);
+}
+
+bool rfc3339_parse(const char *s, time_t *out)
+{
+    struct tm tm = {0};
+    int used = 0;
+    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
+               &tm.tm_min, &tm.tm_sec, &used) != 6 ||
+        used != 19)
+        return false;
+    if (tm.tm_mon < 1 || tm.tm_mon > 12 || tm.tm_mday < 1 || tm.tm_mday > 31 ||
+        tm.tm_hour > 23 || tm.tm_min > 59 || tm.tm_sec > 60)
+        return false;
+    const char *p = s + used;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return false;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    long offset = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int h, mi, n = 0;
+        if (sscanf(p + 1, "%2d:%2d%n", &h, &mi, &n) != 2 || n != 5 || h > 23 || mi > 59)
+            return false;
+        offset = (*p == '-' ? -1 : 1) * (h * 3600L + mi * 60L);
+        p += 6;
+    } else {
+        return false;
+    }
+    if (*p)
+        return false;
+    tm.tm_year -= 1900;
+    tm.tm_mon -= 1;
+    *out = timegm(&tm) - offset;
+    return true;
+}
+
+void rfc3339_format(time_t t, char out[32])
+{
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}

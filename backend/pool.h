@@ -1,0 +1,61 @@
+/* A PostgreSQL connection pool with the semantics of Go's database/sql:
+ * at most max_open connections exist (callers wait for one beyond that),
+ * at most max_idle are kept open when returned, the rest are closed.
+ * Thread-safe. Connections are opened lazily. */
+#ifndef EXO_POOL_H
+#define EXO_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <libpq-fe.h>
+
+#include "err.h"
+
+typedef struct pool pool;
+
+/* How the pool opens and closes connections; the defaults (NULL) use
+ * PQconnectdb / PQfinish. Tests substitute fakes. `connect` returns NULL
+ * and fills err on failure; err must never contain the password. */
+typedef struct {
+    PGconn *(*connect)(void *ctx, const char *conninfo, exo_err *err);
+    void (*close)(void *ctx, PGconn *conn);
+    bool (*healthy)(void *ctx, PGconn *conn); /* default: PQstatus == CONNECTION_OK */
+    void *ctx;
+} pool_driver;
+
+typedef struct {
+    const char *conninfo; /* copied */
+    int max_open;         /* > 0 */
+    int max_idle;         /* 0 .. max_open */
+    const pool_driver *driver; /* NULL: libpq */
+} pool_config;
+
+typedef struct {
+    int open;        /* connections that exist */
+    int idle;        /* of which idle */
+    int in_use;      /* of which handed out */
+    uint64_t waits;  /* pool_get calls that had to wait */
+    uint64_t wait_ns; /* total time spent waiting */
+    uint64_t opened; /* connections ever opened */
+    uint64_t closed; /* connections ever closed */
+} pool_stats;
+
+int pool_new(pool **out, const pool_config *cfg, exo_err *err);
+
+/* A connection, idle or new; waits while max_open are in use. Returns NULL
+ * (err filled) when a new connection cannot be opened or the pool is
+ * closing. An idle connection found broken is closed and replaced. */
+PGconn *pool_get(pool *p, exo_err *err);
+
+/* Returns a connection. `broken` (a failed query, a lost server) closes it
+ * instead of keeping it. A connection left inside a transaction is broken. */
+void pool_put(pool *p, PGconn *conn, bool broken);
+
+void pool_get_stats(pool *p, pool_stats *out);
+
+/* Closes idle connections and wakes waiters; callers must have returned
+ * every connection. */
+void pool_free(pool *p);
+
+#endif

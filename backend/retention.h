@@ -1,0 +1,24 @@
+/* Retention of session and audit events: a default in days and a value per
+ * deployment (deployments.retention_days). Whole months go by dropping
+ * partitions (partitions.h) once every deployment's retention has passed
+ * them; this module deletes, in batches, the rows of deployments whose
+ * retention is shorter than that. */
+#ifndef EXO_RETENTION_H
+#define EXO_RETENTION_H
+
+#include <time.h>
+
+#include <libpq-fe.h>
+
+#include "err.h"
+
+/* The longest retention in force: the default or any deployment's. */
+int retention_longest_days(PGconn *c, int default_days, int *out, exo_err *err);
+
+/* Deletes rows older than their deployment's retention (the default for
+ * rows of no deployment or of one without its own), as of now, in batches
+ * of `batch` rows, each its own transaction. Adds the count to *deleted. */
+int retention_delete_expired(PGconn *c, time_t now, int default_days, int batch, long *deleted,
+                             exo_err *err);
+
+#endif

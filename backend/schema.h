@@ -1,0 +1,31 @@
+/* The database schema as data: one table of models, and the boot steps
+ * that bring a database to it (partition parents, encrypted-column
+ * migration, auto-migrate, post-migrate constraints). Each step compares
+ * with the catalog first and issues DDL only for what is missing, so a
+ * second boot issues none. Nothing is ever dropped or renamed. */
+#ifndef EXO_SCHEMA_H
+#define EXO_SCHEMA_H
+
+#include <libpq-fe.h>
+
+#include "err.h"
+
+/* What a migration run did. */
+typedef struct {
+    int ddl;      /* DDL statements issued */
+    int warnings; /* differences left alone (a column of another type) */
+} schema_report;
+
+/* The partitioned tables (session events, audit events), NULL-terminated. */
+extern const char *const schema_partitioned_tables[];
+
+/* The columns stored encrypted, as "table.column", NULL-terminated. */
+extern const char *const schema_encrypted_columns[];
+
+/* Boot steps 1 to 4, in order, on conn, inside the caller's transaction. */
+int schema_create_partition_parents(PGconn *conn, schema_report *r, exo_err *err);
+int schema_migrate_encrypted_columns(PGconn *conn, schema_report *r, exo_err *err);
+int schema_auto_migrate(PGconn *conn, schema_report *r, exo_err *err);
+int schema_add_constraints(PGconn *conn, schema_report *r, exo_err *err);
+
+#endif

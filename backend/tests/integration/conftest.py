@@ -1,0 +1,101 @@
+"""Fixtures for the exo-backend integration tests: one PostgreSQL 16 server
+per test module, a fresh database per test, and a helper to run the binary."""
+import base64
+import os
+import subprocess
+import uuid
+
+import psycopg
+import pytest
+
+from pgserver import PgServer
+
+BIN = os.environ.get("EXO_BACKEND", "build/backend/exo-backend")
+
+# What a fresh database must look like, as text: columns, defaults, indexes,
+# constraints, partitions (the parts of `pg_dump --schema-only` that the
+# backend makes). Two databases with the same text have the same schema.
+SCHEMA_QUERY = """
+SELECT coalesce(string_agg(line, E'\\n' ORDER BY line), '') FROM (
+  SELECT format('column %s.%s %s notnull=%s default=%s', c.relname, a.attname,
+                format_type(a.atttypid, a.atttypmod), a.attnotnull,
+                pg_get_expr(d.adbin, d.adrelid)) AS line
+  FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace
+  LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
+  WHERE n.nspname = 'public' AND a.attnum > 0 AND NOT a.attisdropped AND c.relkind IN ('r', 'p')
+  UNION ALL
+  SELECT format('index %s', pg_get_indexdef(i.indexrelid))
+  FROM pg_index i JOIN pg_class c ON c.oid = i.indrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
+  UNION ALL
+  SELECT format('constraint %s %s %s', c.relname, k.conname, pg_get_constraintdef(k.oid))
+  FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid
+  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public'
+  UNION ALL
+  SELECT format('partition %s of %s %s', c.relname, p.relname, pg_get_expr(c.relpartbound, c.oid))
+  FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_class p ON p.oid = i.inhparent
+  UNION ALL
+  SELECT format('sequence %s', c.relname) FROM pg_class c
+  JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = 'public' AND c.relkind = 'S'
+) x
+"""
+
+
+def new_key():
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+@pytest.fixture(scope="module")
+def pg():
+    server = PgServer().start()
+    yield server
+    server.stop()
+
+
+class Db:
+    """A fresh database on the module's server, and the backend pointed at it."""
+
+    def __init__(self, server, name):
+        self.server = server
+        self.name = name
+        self.key = new_key()
+
+    def env(self, **extra):
+        env = dict(os.environ, EXO_DATABASE_DSN=self.server.dsn(self.name),
+                   EXO_ENCRYPTION_KEY=self.key)
+        env.update(extra)
+        return env
+
+    def run(self, *args, check=True, timeout=120, **extra):
+        p = subprocess.run([BIN, *args], env=self.env(**extra), capture_output=True, text=True,
+                           timeout=timeout)
+        if check and p.returncode != 0:
+            raise AssertionError(f"exo-backend {' '.join(args)}: exit {p.returncode}\n{p.stderr}")
+        return p
+
+    def popen(self, *args, **extra):
+        return subprocess.Popen([BIN, *args], env=self.env(**extra), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE, text=True)
+
+    def connect(self):
+        return psycopg.connect(host="127.0.0.1", port=self.server.port, user="postgres",
+                               dbname=self.name, autocommit=True)
+
+    def query(self, sql, *params):
+        with self.connect() as c:
+            return c.execute(sql, params or None).fetchall()
+
+    def schema(self):
+        return self.query(SCHEMA_QUERY)[0][0]
+
+
+@pytest.fixture
+def db(pg):
+    return Db(pg, pg.createdb("t_" + uuid.uuid4().hex[:12]))
+
+
+@pytest.fixture
+def new_db(pg):
+    """A factory for more databases on the same server."""
+    return lambda: Db(pg, pg.createdb("t_" + uuid.uuid4().hex[:12]))

@@ -1,0 +1,98 @@
+"""A real PostgreSQL 16 for the integration tests: started as an unprivileged
+user (`nobody` when we are root) on loopback, in a temporary directory, on a
+free port; stopped at the end. The binaries come from
+scripts/install-postgres.sh.
+"""
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+from pathlib import Path
+
+import psycopg
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def as_unprivileged(cmd):
+    """Runs cmd as nobody when we are root (PostgreSQL refuses root)."""
+    if os.geteuid() == 0:
+        return ["runuser", "-u", "nobody", "--", *cmd]
+    return cmd
+
+
+class PgServer:
+    # A password-authenticated role, so tests can check that the password
+    # never reaches a message.
+    APP_USER = "exo"
+    APP_PASSWORD = "Sup3r-s3cret-pw"
+
+    def __init__(self, extra_conf=None):
+        self.bindir = Path(subprocess.run([str(ROOT / "scripts/install-postgres.sh")],
+                                          check=True, capture_output=True, text=True)
+                           .stdout.strip().splitlines()[-1])
+        self.dir = Path(tempfile.mkdtemp(prefix="exo-pg-"))
+        os.chmod(self.dir, 0o777)
+        self.data = self.dir / "data"
+        self.log = self.dir / "server.log"
+        self.port = free_port()
+        self.extra_conf = extra_conf or {}
+
+    def start(self):
+        subprocess.run(as_unprivileged([str(self.bindir / "initdb"), "-D", str(self.data),
+                                        "-U", "postgres", "--auth-local=trust",
+                                        "--auth-host=scram-sha-256", "-E", "UTF8",
+                                        "--locale=C", "--no-sync"]),
+                       check=True, capture_output=True)
+        hba = self.data / "pg_hba.conf"
+        hba.write_text("local all all trust\n"
+                       "host all postgres 127.0.0.1/32 trust\n"
+                       "host all all 127.0.0.1/32 scram-sha-256\n")
+        conf = {"listen_addresses": "'127.0.0.1'", "port": str(self.port),
+                "unix_socket_directories": f"'{self.dir}'", "fsync": "off",
+                "max_connections": "300", "log_statement": "'ddl'",
+                "log_line_prefix": "'%m [%p] %d '", "timezone": "'Europe/Berlin'"}
+        conf.update(self.extra_conf)
+        with open(self.data / "postgresql.conf", "a") as f:
+            for k, v in conf.items():
+                f.write(f"{k} = {v}\n")
+        self.pg_ctl("start", "-w", "-t", "60", "-l", str(self.log))
+        with self.admin() as c:
+            c.execute(f"CREATE ROLE {self.APP_USER} LOGIN SUPERUSER PASSWORD "
+                      f"'{self.APP_PASSWORD}'")
+        return self
+
+    def pg_ctl(self, *args):
+        subprocess.run(as_unprivileged([str(self.bindir / "pg_ctl"), "-D", str(self.data),
+                                        *args]), check=True, capture_output=True)
+
+    def stop(self):
+        try:
+            self.pg_ctl("stop", "-m", "fast", "-w")
+        finally:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+    def admin(self, dbname="postgres"):
+        return psycopg.connect(host="127.0.0.1", port=self.port, user="postgres",
+                               dbname=dbname, autocommit=True)
+
+    def createdb(self, name):
+        with self.admin() as c:
+            c.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            c.execute(f'CREATE DATABASE "{name}"')
+        return name
+
+    def dsn(self, dbname, url=False, port=None):
+        port = port or self.port
+        if url:
+            return (f"postgresql://{self.APP_USER}:{self.APP_PASSWORD}@127.0.0.1:{port}/"
+                    f"{dbname}?sslmode=disable")
+        return (f"host=127.0.0.1 port={port} user={self.APP_USER} "
+                f"password={self.APP_PASSWORD} dbname={dbname} sslmode=disable")
