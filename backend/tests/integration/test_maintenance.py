@@ -1,0 +1,113 @@
+"""Maintenance: months rolled forward, months past every retention dropped,
+rows of deployments with a shorter retention deleted, and no insert ever
+failing or vanishing for want of its month."""
+import json
+
+from datetime import datetime, timezone
+
+
+def parts(db, table="session_events"):
+    return sorted(r[0] for r in db.query(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = %s::regclass", table))
+
+
+def insert_event(c, session, deployment, when):
+    return c.execute(
+        "INSERT INTO session_events (session_id, deployment_id, created_at, kind) "
+        "VALUES (%s, %s, %s, 'o') RETURNING id", (session, deployment, when)).fetchone()[0]
+
+
+def where(db, event_id):
+    rows = db.query("SELECT tableoid::regclass::text FROM session_events WHERE id = %s", event_id)
+    return rows[0][0] if rows else None
+
+
+def test_fourteen_months_later(db):
+    db.run("migrate")
+    start = parts(db)
+    assert "session_events_default" in start and len(start) == 5
+    with db.connect() as c:
+        a = c.execute("INSERT INTO deployments (name, retention_days) VALUES ('a', 30) "
+                      "RETURNING id").fetchone()[0]
+        b = c.execute("INSERT INTO deployments (name) VALUES ('b') RETURNING id").fetchone()[0]
+        sa = c.execute("INSERT INTO sessions (deployment_id) VALUES (%s) RETURNING id",
+                       (a,)).fetchone()[0]
+        sb = c.execute("INSERT INTO sessions (deployment_id) VALUES (%s) RETURNING id",
+                       (b,)).fetchone()[0]
+        utc = timezone.utc
+        ev = {
+            "a_now": insert_event(c, sa, a, datetime(2026, 11, 20, tzinfo=utc)),
+            "b_now": insert_event(c, sb, b, datetime(2026, 11, 20, tzinfo=utc)),
+            # Months with no partition yet: they land in DEFAULT, never fail.
+            "a_may": insert_event(c, sa, a, datetime(2027, 5, 10, tzinfo=utc)),
+            "b_jun": insert_event(c, sb, b, datetime(2027, 6, 10, tzinfo=utc)),
+            "b_2031": insert_event(c, sb, b, datetime(2031, 1, 1, tzinfo=utc)),
+            "a_dec": insert_event(c, sa, a, datetime(2027, 12, 1, tzinfo=utc)),
+            "b_dec": insert_event(c, sb, b, datetime(2027, 12, 1, tzinfo=utc)),
+            # December in UTC, January in the server's Europe/Berlin zone.
+            "b_dec_late": insert_event(c, sb, b, datetime(2027, 12, 31, 23, 30, tzinfo=utc)),
+            "a_jan": insert_event(c, sa, a, datetime(2028, 1, 10, tzinfo=utc)),
+        }
+        c.execute("INSERT INTO audit_events (action, created_at) VALUES ('x', '2026-12-05Z')")
+    assert where(db, ev["a_may"]) == "session_events_default"
+
+    out = json.loads(db.run("maintain", "--now", "2028-01-15T00:00:00Z").stdout)
+    # Longest retention 90 days: everything before 2027-10-17 is past it.
+    assert out["partitions_dropped"] == 8  # 2026-11 .. 2027-02, both tables
+    assert out["rows_moved"] == 4          # the December and January rows
+    assert out["rows_deleted"] == 3        # a_may, b_jun (past 90 days), a_dec (past 30)
+    now = parts(db)
+    for m in ["2027_12", "2028_01", "2028_02", "2028_03", "2028_04"]:
+        assert f"session_events_p{m}" in now, now
+    assert not [p for p in now if "_p" in p and p < "session_events_p2027_12"]
+    assert where(db, ev["b_dec"]) == "session_events_p2027_12"
+    assert where(db, ev["b_dec_late"]) == "session_events_p2027_12"
+    assert where(db, ev["a_jan"]) == "session_events_p2028_01"
+    assert where(db, ev["b_2031"]) == "session_events_default"
+    for gone in ["a_now", "b_now", "a_may", "b_jun", "a_dec"]:
+        assert where(db, ev[gone]) is None, gone
+    assert db.query("SELECT count(*) FROM audit_events")[0][0] == 0
+
+    # A second pass as of the same instant has nothing to do.
+    again = json.loads(db.run("maintain", "--now", "2028-01-15T00:00:00Z").stdout)
+    assert (again["partitions_created"], again["partitions_dropped"],
+            again["rows_deleted"], again["rows_moved"]) == (0, 0, 0, 0)
+
+
+def test_a_month_with_no_partition_gets_one_and_keeps_its_rows(db):
+    db.run("migrate")
+    with db.connect() as c:
+        d = c.execute("INSERT INTO deployments (name) VALUES ('d') RETURNING id").fetchone()[0]
+        s = c.execute("INSERT INTO sessions (deployment_id) VALUES (%s) RETURNING id",
+                      (d,)).fetchone()[0]
+        ids = [insert_event(c, s, d, f"2027-0{m}-15T12:00:00Z") for m in (6, 7, 7)]
+    out = json.loads(db.run("maintain", "--now", "2027-07-20T00:00:00Z").stdout)
+    assert out["rows_moved"] == 3
+    assert [where(db, i) for i in ids] == ["session_events_p2027_06",
+                                           "session_events_p2027_07",
+                                           "session_events_p2027_07"]
+
+
+def test_maintenance_runs_one_replica_at_a_time(db):
+    db.run("migrate")
+    with db.connect() as c:
+        c.execute("INSERT INTO exo_leases VALUES ('maintenance', 'another-replica', "
+                  "now() + interval '5 minutes')")
+    assert json.loads(db.run("maintain").stdout)["skipped"] is True
+    with db.connect() as c:  # the other replica died: its lease expires
+        c.execute("UPDATE exo_leases SET expires_at = now() - interval '1 second'")
+    assert json.loads(db.run("maintain").stdout)["skipped"] is False
+    assert db.query("SELECT count(*) FROM exo_leases")[0][0] == 0
+
+
+def test_default_retention_comes_from_the_environment(db):
+    db.run("migrate")
+    with db.connect() as c:
+        d = c.execute("INSERT INTO deployments (name) VALUES ('d') RETURNING id").fetchone()[0]
+        s = c.execute("INSERT INTO sessions (deployment_id) VALUES (%s) RETURNING id",
+                      (d,)).fetchone()[0]
+        old = insert_event(c, s, d, "2026-11-02T00:00:00Z")
+    out = json.loads(db.run("maintain", "--now", "2026-11-25T00:00:00Z",
+                            EXO_RETENTION_DAYS="7").stdout)
+    assert out["rows_deleted"] == 1 and where(db, old) is None
