@@ -36,6 +36,7 @@ manifests: build
 
 bench: build
 	@bench/render.sh $(INSTALL)
+	@python3 bench/backend.py $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -167,14 +167,15 @@ int main(int argc, char **argv)
     double batched = run_pool(dsn, rows, threads, BATCH);
     long single_rows = rows / 10; /* single-row inserts are slow: a tenth as many */
     double single = run_pool(dsn, single_rows, threads, 1);
+    double copy_rate = rows / copy;
     printf("baseline:  COPY, one connection: %ld rows in %.3f s = %.0f rows/s\n", rows, copy,
-           rows / copy);
-    printf("pool:      INSERT of %d-row batches, %d threads: %ld rows in %.3f s = %.0f rows/s "
-           "(COPY is %.1fx faster)\n",
-           BATCH, threads, rows, batched, rows / batched, batched / copy);
-    printf("pool:      single-row INSERT, %d threads: %ld rows in %.3f s = %.0f rows/s (COPY is "
-           "%.1fx faster)\n",
-           threads, single_rows, single, single_rows / single, (single / single_rows) / (copy / rows));
+           copy_rate);
+    printf("pool:      INSERT of %d-row batches, %d threads: %ld rows in %.3f s = %.0f rows/s, "
+           "%.2fx COPY's rate\n",
+           BATCH, threads, rows, batched, rows / batched, rows / batched / copy_rate);
+    printf("pool:      single-row INSERT, %d threads: %ld rows in %.3f s = %.0f rows/s, %.2fx "
+           "COPY's rate\n",
+           threads, single_rows, single, single_rows / single, single_rows / single / copy_rate);
     PQfinish(c);
     return 0;
 }

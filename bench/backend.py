@@ -1,0 +1,102 @@
+"""exo-backend benchmarks against a real PostgreSQL 16 (started here, as in
+the tests). Prints figures and ratios; asserts nothing about time.
+
+    python3 bench/backend.py BUILD_DIR      (make bench)
+"""
+import base64
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "backend/tests/integration"))
+from pgserver import PgServer  # noqa: E402
+
+build = Path(sys.argv[1] if len(sys.argv) > 1 else "build")
+BIN = build / "backend/exo-backend"
+EVENTS = build / "bench/events_bench"
+KEY = base64.b64encode(os.urandom(32)).decode()
+
+
+def backend(server, db, *args, **env):
+    e = dict(os.environ, EXO_DATABASE_DSN=server.dsn(db), EXO_ENCRYPTION_KEY=KEY, **env)
+    start = time.perf_counter()
+    p = subprocess.run([str(BIN), *args], env=e, capture_output=True, text=True, check=True)
+    return json.loads(p.stdout), time.perf_counter() - start
+
+
+def timed(conn, sql):
+    start = time.perf_counter()
+    conn.execute(sql)
+    return time.perf_counter() - start
+
+
+def main():
+    server = PgServer(extra_conf={"log_statement": "'none'", "max_wal_size": "'4GB'"}).start()
+    try:
+        db = server.createdb("bench_boot")
+        out, wall = backend(server, db, "migrate")
+        print(f"fresh migrate: {out['ddl_statements']} DDL statements, boot {out['boot_ms']} ms "
+              f"({wall * 1000:.0f} ms for the whole process)")
+        noop = [backend(server, db, "migrate") for _ in range(5)]
+        best = min(noop, key=lambda r: r[0]["boot_ms"])
+        print(f"no-op boot: 0 DDL, boot {best[0]['boot_ms']} ms (best of 5; "
+              f"{best[1] * 1000:.0f} ms for the whole process)")
+
+        # 36 months of partitions, then one pass that rolls a month forward
+        # and drops the oldest.
+        db = server.createdb("bench_months")
+        backend(server, db, "migrate")
+        for i in range(36):
+            y, m = divmod(2026 * 12 + 10 + i, 12)
+            backend(server, db, "maintain", "--now", f"{y:04d}-{m + 1:02d}-15T00:00:00Z",
+                    EXO_RETENTION_DAYS="36500", EXO_PARTITION_PREMAKE="0")
+        with server.admin(db) as c:
+            n = c.execute("SELECT count(*) FROM pg_inherits WHERE inhparent = "
+                          "'session_events'::regclass").fetchone()[0]
+        y, m = divmod(2026 * 12 + 10 + 36, 12)
+        out, wall = backend(server, db, "maintain", "--now", f"{y:04d}-{m + 1:02d}-15T00:00:00Z",
+                            EXO_RETENTION_DAYS="1000", EXO_PARTITION_PREMAKE="0")
+        print(f"maintenance pass over {n - 1} monthly partitions per table: "
+              f"{out['duration_ms']} ms (created {out['partitions_created']}, "
+              f"dropped {out['partitions_dropped']})")
+
+        # Retention of one month of 1,000,000 events: DROP its partition
+        # against DELETE of its rows.
+        with server.admin(db) as c:
+            c.execute("INSERT INTO deployments (name) VALUES ('bench')")
+            c.execute("INSERT INTO sessions (deployment_id) VALUES (1)")
+            part = c.execute("SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = "
+                             "i.inhrelid WHERE i.inhparent = 'session_events'::regclass AND "
+                             "c.relname <> 'session_events_default' ORDER BY 1 LIMIT 1"
+                             ).fetchone()[0]
+            bound = c.execute("SELECT pg_get_expr(relpartbound, oid) FROM pg_class WHERE "
+                              "relname = %s", (part,)).fetchone()[0]
+            lo = bound.split("'")[1]
+            c.execute("INSERT INTO session_events (session_id, deployment_id, created_at, kind, "
+                      "data) SELECT 1, 1, %s::timestamptz + g * interval '2 seconds', 'o', "
+                      "jsonb_build_object('data', 'x' || g) FROM generate_series(1, 1000000) g",
+                      (lo,))
+            c.execute("VACUUM ANALYZE session_events")
+            c.execute("BEGIN")
+            delete = timed(c, f"DELETE FROM session_events WHERE created_at >= '{lo}' AND "
+                              f"created_at < '{lo}'::timestamptz + interval '1 month'")
+            c.execute("ROLLBACK")
+            drop = timed(c, f"DROP TABLE {part}")
+        print(f"retention of one month of 1,000,000 events: DROP partition {drop * 1000:.1f} ms, "
+              f"DELETE {delete * 1000:.0f} ms: DELETE is {delete / drop:.0f}x slower")
+
+        db = server.createdb("bench_events")
+        backend(server, db, "migrate")
+        p = subprocess.run([str(EVENTS), server.dsn(db), "200000", "8"], capture_output=True,
+                           text=True, check=True)
+        print(p.stdout, end="")
+    finally:
+        server.stop()
+
+
+if __name__ == "__main__":
+    main()
