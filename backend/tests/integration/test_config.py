@@ -147,3 +147,9 @@ def test_unused_port_is_reported_cleanly(db):
                EXO_DATABASE_DSN=f"host=127.0.0.1 port={port} user=exo password={PASSWORD} "
                                 "dbname=x connect_timeout=3")
     assert_refused(p, "connecting to the database")
+
+
+def test_url_form_dsn_boots_like_the_keyword_form(db):
+    out = db.run("migrate", EXO_DATABASE_DSN=db.server.dsn(db.name, url=True))
+    assert '"ddl_statements":' in out.stdout
+    assert db.query("SELECT count(*) FROM exo_boot_ledger")[0][0] == 1
