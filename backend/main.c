@@ -17,6 +17,7 @@
 #include "boot.h"
 #include "config.h"
 #include "db.h"
+#include "healthcheck.h"
 #include "http.h"
 #include "keyring.h"
 #include "log.h"
@@ -38,6 +39,8 @@ static void usage(FILE *f)
           "  maintain [--now TIME]  one maintenance pass as of TIME (RFC 3339; default now)\n"
           "  keyring verify         check EXO_ENCRYPTION_KEY and that every value decrypts\n"
           "  keyring rotate         add a data key, make it active, re-encrypt old values\n"
+          "  healthcheck            exit 0 when /readyz on EXO_HTTP_ADDR answers 200 (for\n"
+          "                         container healthchecks; images carry no curl)\n"
           "  --version              print the version\n"
           "\n"
           "Environment: EXO_DATABASE_DSN (required), EXO_ENCRYPTION_KEY (required but for\n"
@@ -283,6 +286,8 @@ int main(int argc, char **argv)
         printf("exo-backend %s\n", EXO_VERSION);
         return 0;
     }
+    if (strcmp(cmd, "healthcheck") == 0)
+        return healthcheck_run(getenv("EXO_HTTP_ADDR"));
     time_t now = time(NULL);
     const char *action = NULL;
     if (strcmp(cmd, "maintain") == 0) {

@@ -16,7 +16,6 @@
 #include "xalloc.h"
 #include "yamljson.h"
 
-#define POSTGRES_IMAGE "postgres:16-alpine" /* major version pinned on purpose */
 #define INSTANCE "exo"
 #define DATABASE_CA_CONFIGMAP "exo-database-ca"
 #define DATABASE_CA_KEY "ca.crt"
@@ -71,11 +70,12 @@ void render_opts_init(render_opts *o)
     o->controller_image = render_default_image("exo-controller");
     o->backend_replicas = 1;
     o->retention_days = 90;
+    o->shared = shared_defaults;
 }
 
 /* n random bytes, base64-encoded with the characters a DSN or URL would need
  * quoted or escaped ('+', '/', '=') dropped or swapped. */
-static char *random_token(size_t n, bool url_safe)
+char *render_random_token(size_t n, bool url_safe)
 {
     unsigned char bytes[64];
     if (n > sizeof bytes || RAND_bytes(bytes, (int)n) != 1) {
@@ -107,21 +107,23 @@ static void add_secret_vars(cJSON *vars, const render_opts *o)
     char *password = NULL;
     buf conninfo = BUF_INIT;
     if (o->include_secrets) {
-        char *key = random_token(32, false);
+        char *key = render_random_token(32, false);
         add_base64(vars, "encryptionKeyBase64", key);
         OPENSSL_cleanse(key, strlen(key));
         free(key);
     }
     if (o->bundled_postgres && o->include_secrets) {
-        password = random_token(24, true);
+        password = render_random_token(24, true);
         add_base64(vars, "postgresPasswordBase64", password);
         buf host = BUF_INIT;
         buf_printf(&host, "exo-postgres.%s.svc", o->namespace_);
+        char port[16];
+        snprintf(port, sizeof port, "%d", o->shared.postgres_port);
         dsn_append_keyword(&conninfo, "host", host.ptr);
-        dsn_append_keyword(&conninfo, "port", "5432");
-        dsn_append_keyword(&conninfo, "user", "exo");
+        dsn_append_keyword(&conninfo, "port", port);
+        dsn_append_keyword(&conninfo, "user", o->shared.postgres_user);
         dsn_append_keyword(&conninfo, "password", password);
-        dsn_append_keyword(&conninfo, "dbname", "exo");
+        dsn_append_keyword(&conninfo, "dbname", o->shared.postgres_db);
         /* In-cluster traffic to the bundled trial database; managed
          * databases are where TLS verification matters. */
         dsn_append_keyword(&conninfo, "sslmode", "disable");
@@ -136,12 +138,29 @@ static void add_secret_vars(cJSON *vars, const render_opts *o)
     buf_free(&conninfo);
 }
 
-static cJSON *make_vars(const render_opts *o)
+cJSON *render_vars(const render_opts *o, bool with_secrets)
 {
     cJSON *v = cJSON_CreateObject();
     cJSON_AddStringToObject(v, "namespace", o->namespace_);
     cJSON_AddStringToObject(v, "instance", INSTANCE);
-    cJSON_AddStringToObject(v, "postgresImage", POSTGRES_IMAGE);
+    const shared_values *sh = &o->shared;
+    cJSON_AddStringToObject(v, "postgresImage", sh->postgres_image);
+    cJSON_AddStringToObject(v, "postgresUser", sh->postgres_user);
+    cJSON_AddStringToObject(v, "postgresDB", sh->postgres_db);
+    cJSON_AddNumberToObject(v, "postgresUID", sh->postgres_uid);
+    cJSON_AddNumberToObject(v, "postgresPort", sh->postgres_port);
+    cJSON_AddStringToObject(v, "pgDataMount", sh->pgdata_mount);
+    cJSON_AddStringToObject(v, "pgData", sh->pgdata);
+    cJSON_AddNumberToObject(v, "backendUID", sh->backend_uid);
+    cJSON_AddNumberToObject(v, "backendPort", sh->backend_port);
+    cJSON_AddStringToObject(v, "castDir", sh->cast_dir);
+    cJSON_AddNumberToObject(v, "castMaxBytes", (double)sh->cast_max_bytes);
+    cJSON_AddNumberToObject(v, "maxOpenConns", sh->max_open_conns);
+    cJSON_AddNumberToObject(v, "maxIdleConns", sh->max_idle_conns);
+    cJSON_AddNumberToObject(v, "premakeMonths", sh->premake_months);
+    cJSON_AddStringToObject(v, "maintenanceInterval", sh->maintenance_interval);
+    cJSON_AddStringToObject(v, "databaseCAPath", sh->database_ca_path);
+    cJSON_AddStringToObject(v, "backendBinary", sh->backend_binary);
     cJSON_AddStringToObject(v, "backendImage", o->backend_image);
     cJSON_AddStringToObject(v, "controllerImage", o->controller_image);
     cJSON_AddStringToObject(v, "controllerImagePullPolicy",
@@ -159,7 +178,8 @@ static cJSON *make_vars(const render_opts *o)
         cJSON_AddStringToObject(ref, "name", DATABASE_CA_CONFIGMAP);
         cJSON_AddStringToObject(ref, "key", DATABASE_CA_KEY);
     }
-    add_secret_vars(v, o);
+    if (with_secrets)
+        add_secret_vars(v, o);
     return v;
 }
 
@@ -197,18 +217,26 @@ static void label_object(cJSON *doc)
     set_labels(cJSON_GetObjectItemCaseSensitive(pod, "metadata"));
 }
 
-static int render_one(cJSON *docs, const char *name, const cJSON *vars, exo_err *err)
+int render_template(cJSON **doc, const char *name, const cJSON *vars, exo_err *err)
 {
     const embedded_file *f = embedded_find(name);
     if (!f)
         return err_set(err, "template %s is not built into this binary", name);
-    cJSON *doc = NULL;
-    if (yamljson_parse_one(&doc, f->data, f->len, name, err) < 0)
+    if (yamljson_parse_one(doc, f->data, f->len, name, err) < 0)
         return -1;
-    if (template_expand(doc, vars, name, err) < 0) {
-        cJSON_Delete(doc);
+    if (template_expand(*doc, vars, name, err) < 0) {
+        cJSON_Delete(*doc);
+        *doc = NULL;
         return -1;
     }
+    return 0;
+}
+
+static int render_one(cJSON *docs, const char *name, const cJSON *vars, exo_err *err)
+{
+    cJSON *doc = NULL;
+    if (render_template(&doc, name, vars, err) < 0)
+        return -1;
     label_object(doc);
     cJSON_AddItemToArray(docs, doc);
     return 0;
@@ -226,7 +254,7 @@ int render_objects(cJSON **docs, const render_opts *o, exo_err *err)
     if (o->db_ca_pem)
         have |= CA;
 
-    cJSON *vars = make_vars(o);
+    cJSON *vars = render_vars(o, true);
     cJSON *out = cJSON_CreateArray();
     int rc = 0;
     for (size_t i = 0; i < sizeof objects / sizeof objects[0] && rc == 0; i++)

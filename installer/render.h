@@ -9,6 +9,7 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
+#include "shared.h"
 
 typedef struct {
     const char *namespace_;
@@ -24,6 +25,7 @@ typedef struct {
     int backend_replicas;
     int retention_days;
     bool include_secrets;
+    shared_values shared; /* what the Compose file shares with the manifests */
 } render_opts;
 
 /* Defaults, as --help lists them. Strings are static. */
@@ -32,6 +34,18 @@ void render_opts_init(render_opts *o);
 /* The default image of a component ("exo-backend", "exo-controller") at
  * this build's version; static storage. */
 const char *render_default_image(const char *component);
+
+/* The placeholder values both renderings fill their templates with
+ * (caller frees with cJSON_Delete). With_secrets adds the Secret data of
+ * the Kubernetes rendering (generated with include_secrets). */
+cJSON *render_vars(const render_opts *o, bool with_secrets);
+
+/* n random bytes from OpenSSL's RNG, base64; url_safe swaps '+' '/' for
+ * '-' '_' and drops padding (for passwords that go into DSNs). Caller frees. */
+char *render_random_token(size_t n, bool url_safe);
+
+/* Parses an embedded template and fills it from vars; *doc is the caller's. */
+int render_template(cJSON **doc, const char *name, const cJSON *vars, exo_err *err);
 
 /* Renders every object for o into *docs, a cJSON array in apply order
  * (caller frees with cJSON_Delete). Options must have been validated; with

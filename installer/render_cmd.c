@@ -14,6 +14,7 @@
 #include "buf.h"
 #include "dsn.h"
 #include "render.h"
+#include "render_compose.h"
 #include "render_output.h"
 #include "validate.h"
 #include "version.h"
@@ -22,6 +23,7 @@
 #define MAX_REPLICAS 100
 #define MAX_RETENTION_DAYS 36500
 #define MAX_CA_BYTES (1024 * 1024)
+#define DEFAULT_PUBLISH "127.0.0.1:8080"
 
 enum {
     OPT_NAMESPACE = 256,
@@ -37,8 +39,11 @@ enum {
     OPT_REPLICAS,
     OPT_RETENTION,
     OPT_INCLUDE_SECRETS,
+    OPT_FORMAT,
+    OPT_PUBLISH,
     OPT_HELP,
     OPT_VERSION,
+    OPT_LAST,
 };
 
 static const struct option long_options[] = {
@@ -56,6 +61,8 @@ static const struct option long_options[] = {
     {"retention-days", required_argument, NULL, OPT_RETENTION},
     {"include-secrets", no_argument, NULL, OPT_INCLUDE_SECRETS},
     {"output-dir", required_argument, NULL, 'o'},
+    {"format", required_argument, NULL, OPT_FORMAT},
+    {"publish", required_argument, NULL, OPT_PUBLISH},
     {"help", no_argument, NULL, OPT_HELP},
     {"version", no_argument, NULL, OPT_VERSION},
     {NULL, 0, NULL, 0},
@@ -73,8 +80,11 @@ static void usage(FILE *f)
             "give the same bytes; no Secret values are printed unless --include-secrets.\n"
             "\n"
             "Flags:\n"
+            "      --format yaml|compose       Kubernetes manifests, or a Docker Compose file for\n"
+            "                                  evaluation on one machine (default yaml)\n"
             "  -o, --output-dir DIR            write one file per object and a kustomization.yaml\n"
-            "                                  into DIR instead of printing\n"
+            "                                  into DIR instead of printing (compose: DIR/compose.yaml,\n"
+            "                                  and DIR/.env once with --include-secrets)\n"
             "      --namespace NAME            namespace to install into (default %s)\n"
             "      --postgres=true|false       true: bundled postgres:16-alpine for trials;\n"
             "                                  false: a managed database given by --db-dsn\n"
@@ -98,20 +108,26 @@ static void usage(FILE *f)
             "                                  1 to %d (default %d)\n"
             "      --include-secrets           also print the Secrets, with freshly generated\n"
             "                                  passwords and encryption key: keep such output\n"
-            "                                  out of Git\n"
+            "                                  out of Git (compose: write them to DIR/.env)\n"
+            "      --publish HOST:PORT         compose only: where the backend's HTTP port is\n"
+            "                                  published (default %s)\n"
             "      --help                      show this help\n"
             "      --version                   print the version\n"
             "\n"
             "Exit status: 0 done, 1 could not write, 2 bad flags (nothing written).\n",
             d.namespace_, d.bundled_postgres ? "true" : "false", d.cast_storage_size,
             d.cast_access_mode, d.postgres_storage_size, d.backend_image, d.controller_image,
-            MAX_REPLICAS, d.backend_replicas, MAX_RETENTION_DAYS, d.retention_days);
+            MAX_REPLICAS, d.backend_replicas, MAX_RETENTION_DAYS, d.retention_days,
+            DEFAULT_PUBLISH);
 }
 
 /* Everything parsing allocates, freed in one place. */
 typedef struct {
     render_opts opts;
     const char *output_dir;
+    bool compose;
+    const char *publish;
+    bool given[OPT_LAST]; /* which long flags were on the command line */
     char *cast_size;
     char *pg_size;
     char *ca_pem;
@@ -185,6 +201,18 @@ static int read_ca_file(const char *path, char **out, exo_err *err)
     return rc;
 }
 
+/* "127.0.0.1:8080", "0.0.0.0:80", "[::1]:8080". */
+static bool valid_publish(const char *s)
+{
+    const char *colon = strrchr(s, ':');
+    if (!colon || colon == s)
+        return false;
+    char *end;
+    long port = strtol(colon + 1, &end, 10);
+    return *end == '\0' && end != colon + 1 && port > 0 && port <= 65535 &&
+           strspn(s, "0123456789abcdefABCDEF.:[]") == strlen(s);
+}
+
 static int parse_flags(render_args *a, int argc, char **argv, bool *help, bool *version,
                        exo_err *err)
 {
@@ -196,6 +224,8 @@ static int parse_flags(render_args *a, int argc, char **argv, bool *help, bool *
     opterr = 0;
     while ((c = getopt_long(argc, argv, "+:o:", long_options, NULL)) != -1) {
         int rc = 0;
+        if (c >= OPT_NAMESPACE && c < OPT_LAST)
+            a->given[c] = true;
         switch (c) {
         case 'o':
             a->output_dir = optarg;
@@ -262,6 +292,17 @@ static int parse_flags(render_args *a, int argc, char **argv, bool *help, bool *
         case OPT_INCLUDE_SECRETS:
             o->include_secrets = true;
             break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "yaml") != 0 && strcmp(optarg, "compose") != 0)
+                return err_set(err, "--format \"%s\": want yaml or compose", optarg);
+            a->compose = strcmp(optarg, "compose") == 0;
+            break;
+        case OPT_PUBLISH:
+            if (!valid_publish(optarg))
+                return err_set(err, "--publish \"%s\": want HOST:PORT, e.g. 127.0.0.1:8080",
+                               optarg);
+            a->publish = optarg;
+            break;
         case OPT_HELP:
         case OPT_VERSION:
             *help = c == OPT_HELP;
@@ -295,9 +336,39 @@ static int parse_flags(render_args *a, int argc, char **argv, bool *help, bool *
 }
 
 /* Rules between flags, checked once all are read. */
+/* Flags that mean something only to one of the two formats. */
+static int check_format(const render_args *a, exo_err *err)
+{
+    static const struct {
+        int opt;
+        const char *name;
+    } kube_only[] = {
+        {OPT_NAMESPACE, "--namespace"},         {OPT_STORAGE_CLASS, "--storage-class"},
+        {OPT_CAST_SIZE, "--cast-storage-size"}, {OPT_CAST_ACCESS_MODE, "--cast-access-mode"},
+        {OPT_PG_SIZE, "--postgres-storage-size"}, {OPT_CONTROLLER_IMAGE, "--controller-image"},
+        {OPT_REPLICAS, "--backend-replicas"},
+    };
+    if (!a->compose) {
+        if (a->given[OPT_PUBLISH])
+            return err_set(err, "--publish is for --format compose");
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof kube_only / sizeof kube_only[0]; i++)
+        if (a->given[kube_only[i].opt])
+            return err_set(err, "%s is for Kubernetes; --format compose has no use for it",
+                           kube_only[i].name);
+    if (!a->output_dir && (a->opts.include_secrets || a->opts.db_ca_pem))
+        return err_set(err, "%s with --format compose needs -o DIR (it writes files beside "
+                            "compose.yaml)",
+                       a->opts.include_secrets ? "--include-secrets" : "--db-ca-file");
+    return 0;
+}
+
 static int check_combination(const render_args *a, exo_err *err)
 {
     const render_opts *o = &a->opts;
+    if (check_format(a, err) < 0)
+        return -1;
     if (o->bundled_postgres && o->db_dsn)
         return err_set(err, "--db-dsn is for a managed database: add --postgres=false (the "
                             "bundled Postgres gets a generated DSN)");
@@ -324,20 +395,25 @@ static int check_combination(const render_args *a, exo_err *err)
         if (rc < 0)
             return -1;
     }
-    if (a->output_dir && render_output_dir_check(a->output_dir, err) < 0)
+    if (a->output_dir && !a->compose && render_output_dir_check(a->output_dir, err) < 0)
         return -1;
     return 0;
 }
 
 /* Says on stderr what a user must know about the output, without values. */
-static void warn_about_secrets(const render_opts *o)
+static void warn_about_secrets(const render_args *a)
 {
-    if (o->include_secrets)
+    const render_opts *o = &a->opts;
+    if (o->include_secrets && a->compose)
+        fprintf(stderr, "warning: --include-secrets: the generated encryption key is in "
+                        "%s/.env (mode 0600); back it up separately from the database\n",
+                a->output_dir);
+    else if (o->include_secrets)
         fprintf(stderr, "warning: --include-secrets: the output holds generated passwords and "
                         "the encryption key; keep it out of Git and back the key up separately\n");
     if (o->db_dsn) {
         dsn *d = NULL;
-        if (dsn_parse(&d, o->db_dsn, NULL) == 0 && dsn_get(d, "password"))
+        if (dsn_parse(&d, o->db_dsn, NULL) == 0 && dsn_get(d, "password") && !a->compose)
             fprintf(stderr, "warning: the exo-database Secret holds the --db-dsn password; keep "
                             "this output out of Git (docs/gitops.md)\n");
         if (o->db_ca_pem && d) {
@@ -358,6 +434,7 @@ int render_cmd(int argc, char **argv)
     exo_err err = EXO_ERR_INIT;
     bool help = false, version = false;
     cJSON *docs = NULL;
+    int rc;
     int status = 2;
 
     if (parse_flags(&a, argc, argv, &help, &version, &err) < 0 ||
@@ -374,13 +451,21 @@ int render_cmd(int argc, char **argv)
         goto out;
     }
     status = 1;
-    if (render_objects(&docs, &a.opts, &err) < 0 ||
-        (a.output_dir ? render_output_dir(a.output_dir, docs, &err)
-                      : render_output_stream(stdout, docs, &err)) < 0) {
+    if (a.compose)
+        rc = render_compose(&docs, &a.opts, a.publish ? a.publish : DEFAULT_PUBLISH, &err);
+    else
+        rc = render_objects(&docs, &a.opts, &err);
+    if (rc == 0 && a.compose)
+        rc = a.output_dir ? render_compose_write(a.output_dir, docs, &a.opts, &err)
+                          : render_output_doc(stdout, docs, &err);
+    else if (rc == 0)
+        rc = a.output_dir ? render_output_dir(a.output_dir, docs, &err)
+                          : render_output_stream(stdout, docs, &err);
+    if (rc < 0) {
         fprintf(stderr, "exo-install render: %s\n", err_msg(&err));
         goto out;
     }
-    warn_about_secrets(&a.opts);
+    warn_about_secrets(&a);
     status = 0;
 out:
     cJSON_Delete(docs);

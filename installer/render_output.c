@@ -29,6 +29,16 @@ int render_output_stream(FILE *f, const cJSON *docs, exo_err *err)
     return rc;
 }
 
+int render_output_doc(FILE *f, const cJSON *doc, exo_err *err)
+{
+    buf out = BUF_INIT;
+    int rc = yamljson_emit(&out, doc, err);
+    if (rc == 0 && (fwrite(out.ptr, 1, out.len, f) != out.len || fflush(f) != 0))
+        rc = err_set(err, "writing the output: %s", strerror(errno));
+    buf_free(&out);
+    return rc;
+}
+
 static const char *str_at(const cJSON *doc, const char *a, const char *b)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(doc, a);
@@ -47,8 +57,8 @@ char *render_output_file_name(size_t index, const cJSON *doc)
     return buf_detach(&name);
 }
 
-static int write_file(const char *dir, const char *name, const buf *content, mode_t mode,
-                      exo_err *err)
+int render_output_write_file(const char *dir, const char *name, const buf *content, mode_t mode,
+                             bool no_replace, exo_err *err)
 {
     buf path = BUF_INIT, tmp = BUF_INIT;
     buf_printf(&path, "%s/%s", dir, name);
@@ -65,16 +75,18 @@ static int write_file(const char *dir, const char *name, const buf *content, mod
         fsync(fd) < 0) {
         err_set(err, "%s: %s", tmp.ptr, strerror(errno));
         close(fd);
-        unlink(tmp.ptr);
         goto out;
     }
-    if (close(fd) < 0 || rename(tmp.ptr, path.ptr) < 0) {
+    /* link() never replaces: with no_replace, a file that exists (or
+     * appeared meanwhile) wins. */
+    if (close(fd) < 0 ||
+        (no_replace ? link(tmp.ptr, path.ptr) : rename(tmp.ptr, path.ptr)) < 0) {
         err_set(err, "%s: %s", path.ptr, strerror(errno));
-        unlink(tmp.ptr);
         goto out;
     }
     rc = 0;
 out:
+    unlink(tmp.ptr);
     buf_free(&path);
     buf_free(&tmp);
     return rc;
@@ -205,7 +217,7 @@ int render_output_dir(const char *dir, const cJSON *docs, exo_err *err)
         buf_clear(&text);
         rc = yamljson_emit(&text, doc, err);
         if (rc == 0)
-            rc = write_file(dir, name, &text, secret ? 0600 : 0644, err);
+            rc = render_output_write_file(dir, name, &text, secret ? 0600 : 0644, false, err);
         cJSON_AddItemToArray(resources, cJSON_CreateString(name));
         free(name);
         if (rc < 0)
@@ -214,7 +226,7 @@ int render_output_dir(const char *dir, const cJSON *docs, exo_err *err)
     buf_clear(&text);
     buf_puts(&text, MARKER);
     if ((rc = yamljson_emit(&text, kust, err)) < 0 ||
-        (rc = write_file(dir, KUSTOMIZATION, &text, 0644, err)) < 0)
+        (rc = render_output_write_file(dir, KUSTOMIZATION, &text, 0644, false, err)) < 0)
         goto out;
     rc = remove_stale(dir, old, resources, err);
 out:

@@ -3,14 +3,26 @@
 #ifndef EXO_RENDER_OUTPUT_H
 #define EXO_RENDER_OUTPUT_H
 
+#include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <cjson/cJSON.h>
 
+#include "buf.h"
 #include "err.h"
+
+/* Writes one document (no "---") to f. */
+int render_output_doc(FILE *f, const cJSON *doc, exo_err *err);
 
 /* Writes docs as a multi-document YAML stream to f. */
 int render_output_stream(FILE *f, const cJSON *docs, exo_err *err);
+
+/* Writes dir/name whole or not at all (temporary file, fsync, rename) with
+ * the given mode whatever the umask. no_replace keeps an existing file and
+ * fails with EEXIST instead. */
+int render_output_write_file(const char *dir, const char *name, const buf *content, mode_t mode,
+                             bool no_replace, exo_err *err);
 
 /* The file name an object gets in a directory: "NN-kind-name.yaml", NN its
  * position in apply order, so `kubectl apply -f DIR` keeps the order too.

@@ -7,7 +7,7 @@ set -euo pipefail
 debs=(cmake pkg-config gcc make
       libyaml-dev libcjson-dev libpq-dev libssl-dev libcurl4-openssl-dev
       libmicrohttpd-dev libcmocka-dev valgrind
-      pgbouncer nodejs)
+      pgbouncer nodejs postgresql-client docker-compose iproute2 util-linux)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

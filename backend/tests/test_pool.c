@@ -337,7 +337,9 @@ static void test_second_get_blocks_until_first_is_put(void **state)
     pool_stats st = stats(p);
     assert_int_equal(st.opened, 1);
     assert_int_equal(st.in_use, 1);
-    assert_true(st.wait_ns >= 50 * 1000000ull);
+    /* It waited (how long depends on the machine: no time is asserted). */
+    assert_int_equal(st.waits, 1);
+    assert_true(st.wait_ns > 0);
     pool_put(p, g.conn, false);
     err_clear(&g.err);
     pool_free(p);
