@@ -28,18 +28,28 @@ static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, c
     return ok;
 }
 
+/* Whether the database answers. A connection found dead (the server
+ * restarted since it was opened) does not count against it: the idle ones
+ * beside it are dropped and a fresh one asked, as database/sql retries on a
+ * bad connection. */
 static bool database_answers(pool *db)
 {
-    exo_err err = EXO_ERR_INIT;
-    PGconn *c = pool_get(db, &err);
-    err_clear(&err);
-    if (!c)
-        return false;
-    PGresult *r = PQexec(c, "SELECT 1");
-    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
-    PQclear(r);
-    pool_put(db, c, !ok);
-    return ok;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        exo_err err = EXO_ERR_INIT;
+        PGconn *c = pool_get(db, &err);
+        err_clear(&err);
+        if (!c)
+            return false;
+        PGresult *r = PQexec(c, "SELECT 1");
+        bool ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+        bool lost = !ok && PQstatus(c) == CONNECTION_BAD;
+        PQclear(r);
+        pool_put(db, c, !ok);
+        if (ok || !lost)
+            return ok;
+        pool_close_idle(db);
+    }
+    return false;
 }
 
 static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,

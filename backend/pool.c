@@ -260,6 +260,17 @@ void pool_put(pool *p, PGconn *conn, bool broken)
     pthread_mutex_unlock(&p->mu);
 }
 
+void pool_close_idle(pool *p)
+{
+    pthread_mutex_lock(&p->mu);
+    while (p->st.idle > 0) {
+        PGconn *conn = p->idle[--p->st.idle];
+        p->st.in_use++; /* retire() takes a handed-out connection */
+        retire(p, conn);
+    }
+    pthread_mutex_unlock(&p->mu);
+}
+
 void pool_get_stats(pool *p, pool_stats *out)
 {
     pthread_mutex_lock(&p->mu);

@@ -52,6 +52,10 @@ PGconn *pool_get(pool *p, exo_err *err);
  * instead of keeping it. A connection left inside a transaction is broken. */
 void pool_put(pool *p, PGconn *conn, bool broken);
 
+/* Closes every idle connection: after a connection turned out dead (the
+ * server restarted), the others idle beside it are dead too. */
+void pool_close_idle(pool *p);
+
 void pool_get_stats(pool *p, pool_stats *out);
 
 /* Closes idle connections and wakes waiters; callers must have returned

@@ -497,6 +497,25 @@ static void test_free_during_connect_fails_both_callers(void **state)
     err_clear(&second.err);
 }
 
+static void test_close_idle_closes_only_the_idle(void **state)
+{
+    fake *f = *state;
+    pool *p = new_pool(f, 5, 5);
+    PGconn *a = get_ok(p), *b = get_ok(p), *c = get_ok(p);
+    pool_put(p, a, false);
+    pool_put(p, b, false);
+    pool_close_idle(p);
+    pool_stats st = stats(p);
+    assert_int_equal(st.idle, 0);
+    assert_int_equal(st.in_use, 1);
+    assert_int_equal(st.open, 1);
+    assert_int_equal(st.closed, 2);
+    assert_int_equal(f->live, 1);
+    pool_put(p, c, false);
+    pool_free(p);
+    assert_int_equal(f->live, 0);
+}
+
 static void test_max_idle_zero_closes_every_put(void **state)
 {
     fake *f = *state;
@@ -597,6 +616,7 @@ int main(void)
             test_connect_in_progress_holds_slot_and_failure_wakes_waiter, setup, teardown),
         cmocka_unit_test_setup_teardown(test_free_during_connect_fails_both_callers, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_close_idle_closes_only_the_idle, setup, teardown),
         cmocka_unit_test_setup_teardown(test_max_idle_zero_closes_every_put, setup, teardown),
         cmocka_unit_test_setup_teardown(test_put_beyond_max_idle_closes, setup, teardown),
         cmocka_unit_test(test_pool_new_refuses_bad_limits),
