@@ -16,8 +16,9 @@
 #define SQLSTATE_UNIQUE_VIOLATION "23505"
 #define SQLSTATE_DUPLICATE_TABLE "42P07"
 
-/* Runs sql with text parameters (NULL-terminated params may be NULL for
- * none). Returns the result (caller PQclears) or NULL with err set to
+/* Runs sql with text parameters (NULL-terminated, so no parameter can be
+ * SQL NULL: pass '' and write nullif($n, '') instead; params may be NULL
+ * for none). Returns the result (caller PQclears) or NULL with err set to
  * "<what>: <server message>". */
 PGresult *db_query(PGconn *c, const char *what, const char *sql, const char *const *params,
                    exo_err *err);

@@ -10,12 +10,17 @@
 
 #include <microhttpd.h>
 
+#include "buf.h"
+#include "metrics.h"
 #include "xalloc.h"
+
+#define HTTP_THREADS 8
 
 struct http_server {
     struct MHD_Daemon *daemon;
     pool *db;
     atomic_bool ready;
+    _Atomic(api *) api; /* set once boot is done */
 };
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *body)
@@ -56,10 +61,27 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
                               const char *method, const char *version, const char *upload,
                               size_t *upload_size, void **state)
 {
-    (void)version, (void)upload, (void)upload_size, (void)state;
+    (void)version;
     http_server *s = cls;
+    if (strncmp(url, API_PREFIX, strlen(API_PREFIX)) == 0) {
+        api *a = atomic_load(&s->api);
+        if (a)
+            return api_handle(a, conn, method, url, upload, upload_size, state);
+        return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "booting\n");
+    }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
         return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
+    if (strcmp(url, "/metrics") == 0) {
+        buf text = BUF_INIT;
+        metrics_render(&text, s->db);
+        size_t len = text.len;
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(len, buf_detach(&text), MHD_RESPMEM_MUST_FREE);
+        MHD_add_response_header(r, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        enum MHD_Result ok = MHD_queue_response(conn, MHD_HTTP_OK, r);
+        MHD_destroy_response(r);
+        return ok;
+    }
     if (strcmp(url, "/healthz") == 0)
         return reply(conn, MHD_HTTP_OK, "ok\n");
     if (strcmp(url, "/readyz") == 0) {
@@ -106,6 +128,14 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, exo_err *er
     return 0;
 }
 
+static void completed(void *cls, struct MHD_Connection *conn, void **state,
+                      enum MHD_RequestTerminationCode why)
+{
+    (void)cls, (void)conn, (void)why;
+    api_request_done(*state);
+    *state = NULL;
+}
+
 int http_start(http_server **out, const char *addr, pool *db, exo_err *err)
 {
     struct sockaddr_storage ss;
@@ -114,17 +144,27 @@ int http_start(http_server **out, const char *addr, pool *db, exo_err *err)
     http_server *s = xcalloc(1, sizeof *s);
     s->db = db;
     atomic_init(&s->ready, false);
+    atomic_init(&s->api, NULL);
+    /* A pool of threads: an API request waits on the database, and must not
+     * hold up /healthz behind it. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &ss,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_END);
+                                 MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_THREAD_POOL_SIZE,
+                                 (unsigned)HTTP_THREADS, MHD_OPTION_NOTIFY_COMPLETED, completed,
+                                 NULL, MHD_OPTION_END);
     if (!s->daemon) {
         free(s);
         return err_set(err, "EXO_HTTP_ADDR=\"%s\": cannot listen: %s", addr, strerror(errno));
     }
     *out = s;
     return 0;
+}
+
+void http_set_api(http_server *s, api *a)
+{
+    atomic_store(&s->api, a);
 }
 
 void http_set_ready(http_server *s, bool ready)

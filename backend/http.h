@@ -1,12 +1,13 @@
-/* The backend's HTTP server (libmicrohttpd): /healthz (the process is
- * alive) and /readyz (boot done and the database answering). The API
- * under /api/v1/ comes on top of this. */
+/* The backend's HTTP server (libmicrohttpd, a pool of threads): /healthz
+ * (the process is alive), /readyz (boot done and the database answering),
+ * /metrics (Prometheus text) and the API under /api/v1/ (api.h). */
 #ifndef EXO_HTTP_H
 #define EXO_HTTP_H
 
 #include <stdbool.h>
 
 #include "err.h"
+#include "api.h"
 #include "pool.h"
 
 typedef struct http_server http_server;
@@ -14,6 +15,9 @@ typedef struct http_server http_server;
 /* Listens on addr (":8080", "127.0.0.1:8080", "[::1]:8080"). The pool is
  * borrowed and must outlive the server. */
 int http_start(http_server **out, const char *addr, pool *db, exo_err *err);
+
+/* Serves the API under /api/v1/ from now on (503 before). Borrowed. */
+void http_set_api(http_server *s, api *a);
 
 /* Marks boot as done: /readyz answers 200 from now on while the database
  * answers. */

@@ -12,6 +12,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "api.h"
 #include "backfill.h"
 #include "buf.h"
 #include "boot.h"
@@ -22,6 +23,7 @@
 #include "keyring.h"
 #include "log.h"
 #include "maintain.h"
+#include "metrics.h"
 #include "months.h"
 #include "pool.h"
 #include "schema.h"
@@ -221,6 +223,7 @@ static int cmd_serve(const backend_config *cfg, exo_err *err)
     pthread_sigmask(SIG_BLOCK, &stop, NULL);
 
     pool *db = NULL;
+    api *a = NULL;
     http_server *http = NULL;
     keyring *ring = NULL;
     PGconn *c = NULL;
@@ -234,9 +237,14 @@ static int cmd_serve(const backend_config *cfg, exo_err *err)
     boot_report b;
     if (boot_run(c, cfg, time(NULL), &ring, &b, err) < 0)
         goto out;
+    const char *bootstrap = getenv("EXO_BOOTSTRAP_TOKEN");
+    if (bootstrap && *bootstrap && api_bootstrap(c, bootstrap, err) < 0)
+        goto out;
     PQfinish(c);
     c = NULL;
     log_boot(&b);
+    a = api_new(db, ring, cfg);
+    http_set_api(http, a);
     http_set_ready(http, true);
 
     for (;;) {
@@ -245,6 +253,7 @@ static int cmd_serve(const backend_config *cfg, exo_err *err)
             maintain_report m;
             int r = maintain_pass(mc, cfg, time(NULL), &m, err);
             pool_put(db, mc, r < 0);
+            metrics_maintenance(r == 0, m.dropped, m.deleted_rows);
             if (r == 0) {
                 cJSON *o = maintain_json(&m);
                 char *line = cJSON_PrintUnformatted(o);
@@ -267,7 +276,10 @@ static int cmd_serve(const backend_config *cfg, exo_err *err)
     }
     rc = 0;
 out:
+    /* Stop accepting and finish in-flight requests first; then nothing
+     * uses the api, the keyring or the pool. */
     http_stop(http);
+    api_free(a);
     PQfinish(c);
     keyring_free(ring);
     if (db)

@@ -82,7 +82,10 @@ static const model models[] = {
       {"tool_status", "text", "text"},
       {"last_tool_status", "text", "text"},
       {"updated_at", TS " NOT NULL DEFAULT now()", TS}},
-     {{"runtime_statuses_deployment_id_idx", "(deployment_id)", false}}},
+     {{"runtime_statuses_deployment_id_idx", "(deployment_id)", false},
+      /* Not unique: databases from before the API may hold several rows per
+       * runtime, and boot never deletes. The API serialises its writers. */
+      {"runtime_statuses_deployment_runtime_idx", "(deployment_id, runtime)", false}}},
     {"sessions", NULL, "id",
      {{"id", "bigserial", "bigint"},
       {"deployment_id", "bigint NOT NULL", "bigint"},

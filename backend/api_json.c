@@ -1,0 +1,85 @@
+#include "api_json.h"
+
+#include <math.h>
+#include <string.h>
+
+#include "months.h"
+
+#define MAX_STRING 1000
+#define MAX_EXACT 9007199254740992.0 /* 2^53 */
+
+static const char *kind_name(json_kind k)
+{
+    switch (k) {
+    case JF_STRING:
+        return "a string";
+    case JF_INT:
+        return "a whole number";
+    case JF_INT_OR_NULL:
+        return "a whole number or null";
+    case JF_TIME:
+        return "an RFC 3339 time such as 2027-01-15T10:00:00Z";
+    case JF_ARRAY:
+        return "an array";
+    default:
+        return "JSON";
+    }
+}
+
+static bool is_int(const cJSON *v)
+{
+    return cJSON_IsNumber(v) && fabs(v->valuedouble) <= MAX_EXACT &&
+           v->valuedouble == floor(v->valuedouble);
+}
+
+static bool fits(const cJSON *v, json_kind k)
+{
+    time_t t;
+    switch (k) {
+    case JF_STRING:
+        return cJSON_IsString(v) && strlen(v->valuestring) <= MAX_STRING;
+    case JF_INT:
+        return is_int(v);
+    case JF_INT_OR_NULL:
+        return cJSON_IsNull(v) || is_int(v);
+    case JF_TIME:
+        return cJSON_IsString(v) && rfc3339_parse(v->valuestring, &t);
+    case JF_ARRAY:
+        return cJSON_IsArray(v);
+    default:
+        return true;
+    }
+}
+
+int api_json_check(const cJSON *obj, const json_field *fields, const char *where, exo_err *err)
+{
+    const char *sep = *where ? "." : "";
+    if (!cJSON_IsObject(obj))
+        return err_set(err, "%s must be a JSON object", *where ? where : "the body");
+    for (const cJSON *m = obj->child; m; m = m->next) {
+        const json_field *f = fields;
+        while (f->name && strcmp(f->name, m->string) != 0)
+            f++;
+        if (!f->name)
+            return err_set(err, "unknown field \"%s%s%s\"", where, sep, m->string);
+        if (!fits(m, f->kind))
+            return err_set(err, "field \"%s%s%s\" must be %s", where, sep, m->string,
+                           kind_name(f->kind));
+    }
+    for (const json_field *f = fields; f->name; f++)
+        if (f->required && !cJSON_GetObjectItemCaseSensitive(obj, f->name))
+            return err_set(err, "field \"%s%s%s\" is required", where, sep, f->name);
+    return 0;
+}
+
+int64_t api_json_int(const cJSON *obj, const char *name, int64_t fallback)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return is_int(v) ? (int64_t)v->valuedouble : fallback;
+}
+
+const char *api_json_str(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}

@@ -1,0 +1,107 @@
+#include "metrics.h"
+
+#include <stdatomic.h>
+#include <string.h>
+
+/* Latency buckets in seconds, as Prometheus client libraries default them. */
+static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+#define NBUCKETS (sizeof buckets / sizeof buckets[0])
+
+static atomic_uint_fast64_t by_class[6]; /* 1xx … 5xx, index = status / 100 */
+static atomic_uint_fast64_t bucket_counts[NBUCKETS];
+static atomic_uint_fast64_t request_count;
+static _Atomic double request_seconds;
+static atomic_uint_fast64_t maintenance_ok, maintenance_failed, partitions_dropped, rows_deleted;
+static atomic_uint_fast64_t cast_bytes;
+static atomic_uint_fast64_t session_events, audit_events;
+
+static void add_double(_Atomic double *d, double v)
+{
+    double old = atomic_load(d);
+    while (!atomic_compare_exchange_weak(d, &old, old + v))
+        ;
+}
+
+void metrics_request(int status, double seconds)
+{
+    int c = status / 100;
+    if (c >= 1 && c <= 5)
+        atomic_fetch_add(&by_class[c], 1);
+    for (size_t i = 0; i < NBUCKETS; i++)
+        if (seconds <= buckets[i])
+            atomic_fetch_add(&bucket_counts[i], 1);
+    atomic_fetch_add(&request_count, 1);
+    add_double(&request_seconds, seconds);
+}
+
+void metrics_maintenance(int ok, int dropped, long deleted)
+{
+    atomic_fetch_add(ok ? &maintenance_ok : &maintenance_failed, 1);
+    atomic_fetch_add(&partitions_dropped, (uint64_t)(dropped > 0 ? dropped : 0));
+    atomic_fetch_add(&rows_deleted, (uint64_t)(deleted > 0 ? deleted : 0));
+}
+
+void metrics_cast_bytes(uint64_t n)
+{
+    atomic_fetch_add(&cast_bytes, n);
+}
+
+void metrics_events(const char *kind, uint64_t n)
+{
+    atomic_fetch_add(strcmp(kind, "session") == 0 ? &session_events : &audit_events, n);
+}
+
+static void counter(buf *o, const char *name, const char *help, uint64_t v)
+{
+    buf_printf(o, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name, name,
+               (unsigned long long)v);
+}
+
+static void gauge(buf *o, const char *name, const char *help, long long v)
+{
+    buf_printf(o, "# HELP %s %s\n# TYPE %s gauge\n%s %lld\n", name, help, name, name, v);
+}
+
+void metrics_render(buf *o, pool *db)
+{
+    buf_puts(o, "# HELP exo_http_requests_total HTTP requests served, by status class.\n"
+                "# TYPE exo_http_requests_total counter\n");
+    for (int c = 1; c <= 5; c++)
+        buf_printf(o, "exo_http_requests_total{code=\"%dxx\"} %llu\n", c,
+                   (unsigned long long)atomic_load(&by_class[c]));
+    buf_puts(o, "# HELP exo_http_request_duration_seconds Time to serve a request.\n"
+                "# TYPE exo_http_request_duration_seconds histogram\n");
+    for (size_t i = 0; i < NBUCKETS; i++)
+        buf_printf(o, "exo_http_request_duration_seconds_bucket{le=\"%g\"} %llu\n", buckets[i],
+                   (unsigned long long)atomic_load(&bucket_counts[i]));
+    uint64_t n = atomic_load(&request_count);
+    buf_printf(o, "exo_http_request_duration_seconds_bucket{le=\"+Inf\"} %llu\n",
+               (unsigned long long)n);
+    buf_printf(o, "exo_http_request_duration_seconds_sum %.6f\n", atomic_load(&request_seconds));
+    buf_printf(o, "exo_http_request_duration_seconds_count %llu\n", (unsigned long long)n);
+    counter(o, "exo_maintenance_runs_total", "Maintenance passes that completed.",
+            atomic_load(&maintenance_ok));
+    counter(o, "exo_maintenance_failures_total", "Maintenance passes that failed.",
+            atomic_load(&maintenance_failed));
+    counter(o, "exo_partitions_dropped_total", "Monthly partitions dropped by retention.",
+            atomic_load(&partitions_dropped));
+    counter(o, "exo_retention_rows_deleted_total", "Rows deleted by per-deployment retention.",
+            atomic_load(&rows_deleted));
+    counter(o, "exo_cast_bytes_written_total", "Session recording bytes written.",
+            atomic_load(&cast_bytes));
+    counter(o, "exo_session_events_total", "Session events accepted.",
+            atomic_load(&session_events));
+    counter(o, "exo_audit_events_total", "Audit events accepted.", atomic_load(&audit_events));
+    if (db) {
+        pool_stats st;
+        pool_get_stats(db, &st);
+        gauge(o, "exo_db_pool_open", "Open database connections.", st.open);
+        gauge(o, "exo_db_pool_idle", "Idle database connections.", st.idle);
+        gauge(o, "exo_db_pool_in_use", "Database connections in use.", st.in_use);
+        counter(o, "exo_db_pool_waits_total", "Requests that waited for a connection.", st.waits);
+        buf_printf(o, "# HELP exo_db_pool_wait_seconds_total Time spent waiting for a "
+                      "connection.\n# TYPE exo_db_pool_wait_seconds_total counter\n"
+                      "exo_db_pool_wait_seconds_total %.6f\n",
+                   (double)st.wait_ns / 1e9);
+    }
+}
