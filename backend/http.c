@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <microhttpd.h>
 
@@ -15,12 +16,14 @@
 #include "xalloc.h"
 
 #define HTTP_THREADS 8
+#define HTTP_DRAIN_SECONDS 25
 
 struct http_server {
     struct MHD_Daemon *daemon;
     pool *db;
     atomic_bool ready;
     _Atomic(api *) api; /* set once boot is done */
+    atomic_int in_flight; /* API requests begun and not yet completed */
 };
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *body)
@@ -65,8 +68,13 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     http_server *s = cls;
     if (strncmp(url, API_PREFIX, strlen(API_PREFIX)) == 0) {
         api *a = atomic_load(&s->api);
-        if (a)
-            return api_handle(a, conn, method, url, upload, upload_size, state);
+        if (a) {
+            bool first = *state == NULL;
+            enum MHD_Result r = api_handle(a, conn, method, url, upload, upload_size, state);
+            if (first && *state)
+                atomic_fetch_add(&s->in_flight, 1);
+            return r;
+        }
         return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "booting\n");
     }
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
@@ -131,7 +139,10 @@ static int parse_addr(const char *addr, struct sockaddr_storage *ss, exo_err *er
 static void completed(void *cls, struct MHD_Connection *conn, void **state,
                       enum MHD_RequestTerminationCode why)
 {
-    (void)cls, (void)conn, (void)why;
+    (void)conn, (void)why;
+    http_server *s = cls;
+    if (*state)
+        atomic_fetch_sub(&s->in_flight, 1);
     api_request_done(*state);
     *state = NULL;
 }
@@ -145,15 +156,16 @@ int http_start(http_server **out, const char *addr, pool *db, exo_err *err)
     s->db = db;
     atomic_init(&s->ready, false);
     atomic_init(&s->api, NULL);
+    atomic_init(&s->in_flight, 0);
     /* A pool of threads: an API request waits on the database, and must not
      * hold up /healthz behind it. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &ss,
                                  MHD_OPTION_CONNECTION_TIMEOUT, 60u, MHD_OPTION_THREAD_POOL_SIZE,
                                  (unsigned)HTTP_THREADS, MHD_OPTION_NOTIFY_COMPLETED, completed,
-                                 NULL, MHD_OPTION_END);
+                                 s, MHD_OPTION_END);
     if (!s->daemon) {
         free(s);
         return err_set(err, "EXO_HTTP_ADDR=\"%s\": cannot listen: %s", addr, strerror(errno));
@@ -176,6 +188,13 @@ void http_stop(http_server *s)
 {
     if (!s)
         return;
+    /* Graceful: stop accepting, let requests in flight finish (at most
+     * HTTP_DRAIN_SECONDS), then stop. */
+    MHD_socket listener = MHD_quiesce_daemon(s->daemon);
+    if (listener != MHD_INVALID_SOCKET)
+        close(listener);
+    for (int i = 0; i < HTTP_DRAIN_SECONDS * 100 && atomic_load(&s->in_flight) > 0; i++)
+        usleep(10000);
     MHD_stop_daemon(s->daemon);
     free(s);
 }

@@ -166,3 +166,35 @@ def test_metrics_report_requests_pool_and_events(api):
                  "exo_db_pool_waits_total", "exo_maintenance_runs_total",
                  "exo_partitions_dropped_total", "exo_cast_bytes_written_total"]:
         assert name in text, name
+
+
+def test_sigterm_finishes_the_request_in_flight(db):
+    import socket
+    port = free_port()
+    p = db.popen("serve", EXO_HTTP_ADDR=f"127.0.0.1:{port}", EXO_BOOTSTRAP_TOKEN=TOKEN,
+                 EXO_MAINTENANCE_INTERVAL="1h")
+    a = Api(port)
+    for _ in range(300):
+        try:
+            with urllib.request.urlopen(a.base + "/readyz", timeout=2) as r:
+                if r.status == 200:
+                    break
+        except OSError:
+            time.sleep(0.05)
+    body = json.dumps({"name": "in-flight"}).encode()
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(b"POST /api/v1/deployments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +
+              TOKEN.encode() + b"\r\nContent-Type: application/json\r\nContent-Length: " +
+              str(len(body)).encode() + b"\r\n\r\n" + body[:5])
+    time.sleep(0.3)
+    p.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    # Stopped accepting: a new connection is refused.
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    s.sendall(body[5:])
+    reply = s.recv(65536).decode()
+    s.close()
+    assert reply.startswith("HTTP/1.1 201"), reply
+    assert p.wait(timeout=30) == 0
+    assert db.query("SELECT name FROM deployments")[0][0] == "in-flight"
