@@ -34,6 +34,63 @@ def timed(conn, sql):
     return time.perf_counter() - start
 
 
+def api_run(server):
+    """Events through the API against COPY, and a bounded load run with a
+    small pool: the pool's open connections, sampled from /metrics during
+    the run, never exceed EXO_DB_MAX_OPEN_CONNS."""
+    import threading
+    import urllib.request
+    sys.path.insert(0, str(ROOT / "backend/tests/integration"))
+    from pgserver import free_port
+    from test_api import Api
+    db = server.createdb("bench_api")
+    port, token, max_open = free_port(), "bench-" + "t" * 40, 4
+    env = dict(os.environ, EXO_DATABASE_DSN=server.dsn(db), EXO_ENCRYPTION_KEY=KEY,
+               EXO_HTTP_ADDR=f"127.0.0.1:{port}", EXO_BOOTSTRAP_TOKEN=token,
+               EXO_DB_MAX_OPEN_CONNS=str(max_open), EXO_DB_MAX_IDLE_CONNS="2",
+               EXO_MAINTENANCE_INTERVAL="1h")
+    proc = subprocess.Popen([str(BIN), "serve"], env=env, stderr=subprocess.DEVNULL)
+    try:
+        api = Api(port, token)
+        for _ in range(300):
+            try:
+                urllib.request.urlopen(api.base + "/readyz", timeout=2)
+                break
+            except OSError:
+                time.sleep(0.05)
+        dep = api.call("POST", "/api/v1/deployments", {"name": "bench"})[1]
+        session = api.call("POST", "/api/v1/sessions", {"deployment_id": dep["id"]})[1]
+        peak, stop = [0, 0.0], threading.Event()
+
+        def sample():
+            while not stop.is_set():
+                text = urllib.request.urlopen(api.base + "/metrics", timeout=5).read().decode()
+                for line in text.splitlines():
+                    if line.startswith("exo_db_pool_open "):
+                        peak[0] = max(peak[0], int(line.split()[1]))
+                    if line.startswith("exo_db_pool_waits_total "):
+                        peak[1] = float(line.split()[1])
+                time.sleep(0.02)
+        t = threading.Thread(target=sample)
+        t.start()
+        p = subprocess.run([str(build / "bench/api_bench"), api.base, token, str(session["id"]),
+                            server.dsn(db), "200000", "16", "500"], capture_output=True,
+                           text=True)
+        stop.set()
+        t.join()
+        print(p.stdout, end="")
+        if p.returncode != 0:
+            print(p.stderr, end="")
+        print(f"pool:      {max_open} connections at most: peak open seen {peak[0]}, "
+              f"{peak[1]:.0f} waits for a connection")
+        rows = server.admin(db).execute("SELECT count(*) FROM session_events").fetchone()[0]
+        print(f"rows:      {rows} stored = 200000 by COPY + 200000 through the API: "
+              f"{'none lost' if rows == 400000 else 'LOST ' + str(400000 - rows)}")
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def main():
     server = PgServer(extra_conf={"log_statement": "'none'", "max_wal_size": "'4GB'"}).start()
     try:
@@ -94,6 +151,7 @@ def main():
         p = subprocess.run([str(EVENTS), server.dsn(db), "200000", "8"], capture_output=True,
                            text=True, check=True)
         print(p.stdout, end="")
+        api_run(server)
     finally:
         server.stop()
 
