@@ -5,10 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/evp.h>
 
 #include "api_call.h"
+#include "casts.h"
 #include "buf.h"
 #include "db.h"
 #include "log.h"
@@ -45,6 +47,12 @@ typedef struct {
     struct timespec start;
     buf body;
     bool too_large;
+    /* A recording upload streams to a casts_writer instead of the body. */
+    bool is_cast;
+    int64_t session;
+    casts_writer *cast;
+    int cast_status; /* 0, or the refusal to send once the body is in */
+    cJSON *cast_reply;
 } api_request;
 
 api *api_new(pool *db, const keyring *ring, const backend_config *cfg)
@@ -271,6 +279,163 @@ static double seconds_since(const struct timespec *t)
     return (double)(now.tv_sec - t->tv_sec) + (double)(now.tv_nsec - t->tv_nsec) / 1e9;
 }
 
+/* "sessions/<id>/cast": the session id, or 0. */
+static int64_t cast_path(const char *url)
+{
+    const char *p = url + strlen(API_PREFIX);
+    if (strncmp(p, "sessions/", 9) != 0)
+        return 0;
+    p += 9;
+    const char *slash = strchr(p, '/');
+    if (!slash || strcmp(slash, "/cast") != 0 || slash - p > 18)
+        return 0;
+    char id[24];
+    snprintf(id, sizeof id, "%.*s", (int)(slash - p), p);
+    int64_t v = 0;
+    return api_id(id, &v) ? v : -1;
+}
+
+/* Authenticates and checks the session exists; fills c's reply on failure. */
+static bool cast_allowed(api_call *c, struct MHD_Connection *conn, int64_t session)
+{
+    exo_err e = EXO_ERR_INIT;
+    c->db = pool_get(c->a->db, &e);
+    bool ok = false;
+    if (!c->db) {
+        api_fail(c, 503, "database_unavailable", "%s", err_msg(&e));
+    } else if (authenticate(c, conn) == 0) {
+        char id[24];
+        snprintf(id, sizeof id, "%lld", (long long)session);
+        const char *p[] = {id, NULL};
+        PGresult *r = db_query(c->db, "reading a session",
+                               "SELECT 1 FROM sessions WHERE id = $1::bigint", p, &e);
+        if (!r)
+            api_db_fail(c, &e);
+        else if (PQntuples(r) == 0)
+            api_fail(c, 404, "not_found", "no session %lld", (long long)session);
+        else
+            ok = true;
+        PQclear(r);
+    }
+    if (c->db)
+        pool_put(c->a->db, c->db, c->db_broken);
+    c->db = NULL;
+    err_clear(&e);
+    return ok;
+}
+
+/* First call of PUT …/cast: headers are in, the body is not. Refusals are
+ * kept and sent once the body has been read (and dropped). */
+static void cast_begin(api *a, api_request *req, struct MHD_Connection *conn)
+{
+    api_call c = {0};
+    c.a = a;
+    if (req->session < 0) {
+        api_fail(&c, 404, "not_found", "no such session");
+    } else if (cast_allowed(&c, conn, req->session)) {
+        exo_err e = EXO_ERR_INIT;
+        if (casts_open_writer(&req->cast, a->cfg->cast_dir, req->session, a->cfg->cast_max_bytes,
+                              &e) < 0) {
+            log_msg(LOG_ERROR, "cannot store a recording", "error", err_msg(&e), NULL);
+            api_fail(&c, 500, "internal", "cannot store the recording");
+        }
+        err_clear(&e);
+    }
+    req->cast_status = c.status;
+    req->cast_reply = c.out;
+}
+
+static void cast_chunk(api *a, api_request *req, const char *data, size_t len)
+{
+    if (!req->cast || req->cast_status)
+        return; /* refused already: the rest is read and dropped */
+    exo_err e = EXO_ERR_INIT;
+    int rc = casts_write(req->cast, data, len, &e);
+    if (rc < 0) {
+        api_call c = {0};
+        if (rc == CASTS_TOO_LARGE)
+            api_fail(&c, 413, "too_large", "the recording is larger than %lld bytes",
+                     (long long)a->cfg->cast_max_bytes);
+        else
+            api_fail(&c, 400, "invalid", "%s", err_msg(&e));
+        casts_abort(req->cast);
+        req->cast = NULL;
+        req->cast_status = c.status;
+        req->cast_reply = c.out;
+    }
+    err_clear(&e);
+}
+
+static void cast_finish(api *a, api_request *req, api_call *c)
+{
+    if (req->cast_status) {
+        api_ok(c, req->cast_status, req->cast_reply);
+        req->cast_reply = NULL;
+        return;
+    }
+    exo_err e = EXO_ERR_INIT;
+    casts_writer *w = req->cast;
+    req->cast = NULL;
+    if (casts_commit(w, &e) < 0) {
+        api_fail(c, 400, "invalid", "%s", err_msg(&e));
+        err_clear(&e);
+        return;
+    }
+    /* The size goes into the session for listings; the file is the truth. */
+    int fd;
+    int64_t size = 0;
+    if (casts_open_read(&fd, &size, a->cfg->cast_dir, req->session, &e) == 0)
+        close(fd);
+    char id[24], n[24];
+    snprintf(id, sizeof id, "%lld", (long long)req->session);
+    snprintf(n, sizeof n, "%lld", (long long)size);
+    const char *p[] = {id, n, NULL};
+    PGconn *db = pool_get(a->db, &e);
+    int rc = db ? db_exec(db, "recording the cast size",
+                          "UPDATE sessions SET cast_bytes = $2::bigint WHERE id = $1::bigint", p,
+                          &e)
+                : -1;
+    if (db)
+        pool_put(a->db, db, rc < 0);
+    if (rc < 0)
+        log_msg(LOG_WARN, "recording stored, size not recorded", "error", err_msg(&e), NULL);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "session_id", (double)req->session);
+    cJSON_AddNumberToObject(o, "bytes", (double)size);
+    api_ok(c, 201, o);
+    err_clear(&e);
+}
+
+/* GET …/cast: the file itself, streamed from disk. */
+static enum MHD_Result cast_get(api *a, struct MHD_Connection *conn, int64_t session,
+                                api_call *c)
+{
+    if (session < 0 || !cast_allowed(c, conn, session)) {
+        if (!c->status)
+            api_fail(c, 404, "not_found", "no such session");
+        return MHD_NO;
+    }
+    int fd;
+    int64_t size;
+    exo_err e = EXO_ERR_INIT;
+    int rc = casts_open_read(&fd, &size, a->cfg->cast_dir, session, &e);
+    err_clear(&e);
+    if (rc == CASTS_NOT_FOUND) {
+        api_fail(c, 404, "not_found", "session %lld has no recording", (long long)session);
+        return MHD_NO;
+    }
+    if (rc < 0) {
+        api_fail(c, 500, "internal", "cannot read the recording");
+        return MHD_NO;
+    }
+    struct MHD_Response *r = MHD_create_response_from_fd64((uint64_t)size, fd);
+    MHD_add_response_header(r, "Content-Type", "application/x-asciicast");
+    enum MHD_Result ok = MHD_queue_response(conn, 200, r);
+    MHD_destroy_response(r);
+    c->status = 200;
+    return ok;
+}
+
 enum MHD_Result api_handle(api *a, struct MHD_Connection *conn, const char *method,
                            const char *url, const char *upload, size_t *upload_size,
                            void **state)
@@ -281,6 +446,15 @@ enum MHD_Result api_handle(api *a, struct MHD_Connection *conn, const char *meth
         clock_gettime(CLOCK_MONOTONIC, &req->start);
         buf_init(&req->body);
         *state = req;
+        req->session = cast_path(url);
+        req->is_cast = req->session && strcmp(method, "PUT") == 0;
+        if (req->is_cast)
+            cast_begin(a, req, conn);
+        return MHD_YES;
+    }
+    if (*upload_size && req->is_cast) {
+        cast_chunk(a, req, upload, *upload_size);
+        *upload_size = 0;
         return MHD_YES;
     }
     if (*upload_size) {
@@ -301,7 +475,16 @@ enum MHD_Result api_handle(api *a, struct MHD_Connection *conn, const char *meth
     c.method = method;
     char *path = xstrdup(url + strlen(API_PREFIX));
     cJSON *body = NULL;
-    if (req->too_large) {
+    if (req->is_cast) {
+        cast_finish(a, req, &c);
+    } else if (req->session && strcmp(method, "GET") == 0) {
+        enum MHD_Result sent = cast_get(a, conn, req->session, &c);
+        if (c.status == 200) {
+            metrics_request(200, seconds_since(&req->start));
+            free(path);
+            return sent;
+        }
+    } else if (req->too_large) {
         api_fail(&c, 413, "too_large", "the body is larger than %d bytes", API_MAX_BODY);
     } else if (!split_path(&c, path)) {
         api_fail(&c, 404, "not_found", "no such API path");
@@ -326,6 +509,9 @@ void api_request_done(void *state)
     api_request *req = state;
     if (!req)
         return;
+    /* A client that went away mid-upload leaves no file behind. */
+    casts_abort(req->cast);
+    cJSON_Delete(req->cast_reply);
     buf_free(&req->body);
     free(req);
 }

@@ -15,6 +15,7 @@
 #include "api.h"
 #include "backfill.h"
 #include "buf.h"
+#include "casts.h"
 #include "boot.h"
 #include "config.h"
 #include "db.h"
@@ -71,6 +72,7 @@ static cJSON *maintain_json(const maintain_report *m)
     cJSON_AddNumberToObject(o, "partitions_dropped", m->dropped);
     cJSON_AddNumberToObject(o, "rows_moved", (double)m->moved_rows);
     cJSON_AddNumberToObject(o, "rows_deleted", (double)m->deleted_rows);
+    cJSON_AddNumberToObject(o, "sessions_expired", (double)m->sessions_expired);
     cJSON_AddNumberToObject(o, "lock_retries", m->retries);
     cJSON_AddNumberToObject(o, "duration_ms", (double)m->duration_ms);
     return o;
@@ -237,6 +239,14 @@ static int cmd_serve(const backend_config *cfg, exo_err *err)
     boot_report b;
     if (boot_run(c, cfg, time(NULL), &ring, &b, err) < 0)
         goto out;
+    /* Uploads cut short by a crash leave temporaries; older than any live
+     * upload can be (replicas may share a ReadWriteMany volume). */
+    int swept = 0;
+    exo_err sweep_err = EXO_ERR_INIT;
+    if (casts_sweep_temporaries(&swept, cfg->cast_dir, 3600, &sweep_err) < 0)
+        log_msg(LOG_WARN, "cannot sweep the recordings directory", "error",
+                err_msg(&sweep_err), NULL);
+    err_clear(&sweep_err);
     const char *bootstrap = getenv("EXO_BOOTSTRAP_TOKEN");
     if (bootstrap && *bootstrap && api_bootstrap(c, bootstrap, err) < 0)
         goto out;

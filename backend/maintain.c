@@ -36,7 +36,9 @@ int maintain_pass(PGconn *c, const backend_config *cfg, time_t now, maintain_rep
     partition_opts po = {now, cfg->premake_months, longest, true};
     if (partitions_ensure(c, &po, &pr, err) < 0 || partitions_drop_expired(c, &po, &pr, err) < 0 ||
         retention_delete_expired(c, now, cfg->retention_days, DELETE_BATCH, &r->deleted_rows,
-                                 err) < 0)
+                                 err) < 0 ||
+        retention_expire_sessions(c, now, cfg->retention_days, cfg->cast_dir,
+                                  &r->sessions_expired, err) < 0)
         goto release;
     r->created = pr.created;
     r->dropped = pr.dropped;

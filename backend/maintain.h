@@ -20,6 +20,7 @@ typedef struct {
     int dropped;
     long moved_rows;
     long deleted_rows;
+    long sessions_expired; /* with their recordings */
     int retries;
     long duration_ms;
 } maintain_report;

@@ -1,5 +1,7 @@
 #include "metrics.h"
 
+#include "casts.h"
+
 #include <stdatomic.h>
 #include <string.h>
 
@@ -12,7 +14,6 @@ static atomic_uint_fast64_t bucket_counts[NBUCKETS];
 static atomic_uint_fast64_t request_count;
 static _Atomic double request_seconds;
 static atomic_uint_fast64_t maintenance_ok, maintenance_failed, partitions_dropped, rows_deleted;
-static atomic_uint_fast64_t cast_bytes;
 static atomic_uint_fast64_t session_events, audit_events;
 
 static void add_double(_Atomic double *d, double v)
@@ -39,11 +40,6 @@ void metrics_maintenance(int ok, int dropped, long deleted)
     atomic_fetch_add(ok ? &maintenance_ok : &maintenance_failed, 1);
     atomic_fetch_add(&partitions_dropped, (uint64_t)(dropped > 0 ? dropped : 0));
     atomic_fetch_add(&rows_deleted, (uint64_t)(deleted > 0 ? deleted : 0));
-}
-
-void metrics_cast_bytes(uint64_t n)
-{
-    atomic_fetch_add(&cast_bytes, n);
 }
 
 void metrics_events(const char *kind, uint64_t n)
@@ -88,7 +84,7 @@ void metrics_render(buf *o, pool *db)
     counter(o, "exo_retention_rows_deleted_total", "Rows deleted by per-deployment retention.",
             atomic_load(&rows_deleted));
     counter(o, "exo_cast_bytes_written_total", "Session recording bytes written.",
-            atomic_load(&cast_bytes));
+            casts_bytes_written());
     counter(o, "exo_session_events_total", "Session events accepted.",
             atomic_load(&session_events));
     counter(o, "exo_audit_events_total", "Audit events accepted.", atomic_load(&audit_events));

@@ -12,8 +12,6 @@
 void metrics_request(int status, double seconds);
 /* One maintenance pass and what it did. */
 void metrics_maintenance(int ok, int partitions_dropped, long rows_deleted);
-/* Recording bytes written to EXO_CAST_STORAGE_DIR. */
-void metrics_cast_bytes(uint64_t n);
 /* Session and audit events accepted through the API. */
 void metrics_events(const char *kind, uint64_t n);
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "buf.h"
+#include "casts.h"
 #include "db.h"
 #include "months.h"
 #include "schema.h"
@@ -63,4 +64,46 @@ int retention_delete_expired(PGconn *c, time_t now, int default_days, int batch,
             return -1;
     }
     return 0;
+}
+
+int retention_expire_sessions(PGconn *c, time_t now, int default_days, const char *cast_dir,
+                              long *expired, exo_err *err)
+{
+    char when[32], d[16];
+    rfc3339_format(now, when);
+    snprintf(d, sizeof d, "%d", default_days);
+    const char *p[] = {when, d, NULL};
+    for (;;) {
+        PGresult *res = db_query(c, "finding expired sessions",
+                                 "SELECT s.id FROM sessions s JOIN deployments d ON d.id = "
+                                 "s.deployment_id WHERE coalesce(s.ended_at, s.started_at) < "
+                                 "$1::timestamptz - make_interval(days => coalesce("
+                                 "d.retention_days, $2::int)) AND NOT EXISTS (SELECT 1 FROM "
+                                 "session_events e WHERE e.session_id = s.id) ORDER BY s.id "
+                                 "LIMIT 500",
+                                 p, err);
+        if (!res)
+            return -1;
+        int n = PQntuples(res);
+        buf ids = BUF_INIT;
+        int rc = 0;
+        /* Files first: a crash in between leaves a row without its file,
+         * which the next pass deletes, never a file nobody points at. */
+        for (int i = 0; i < n && rc == 0; i++) {
+            rc = casts_remove(cast_dir, atoll(PQgetvalue(res, i, 0)), err);
+            buf_printf(&ids, "%s%s", i ? "," : "{", PQgetvalue(res, i, 0));
+        }
+        buf_puts(&ids, "}");
+        PQclear(res);
+        const char *q[] = {ids.ptr, NULL};
+        if (rc == 0 && n > 0)
+            rc = db_exec(c, "deleting expired sessions",
+                         "DELETE FROM sessions WHERE id = ANY($1::bigint[])", q, err);
+        buf_free(&ids);
+        if (rc < 0)
+            return -1;
+        *expired += n;
+        if (n < 500)
+            return 0;
+    }
 }

@@ -21,4 +21,11 @@ int retention_longest_days(PGconn *c, int default_days, int *out, exo_err *err);
 int retention_delete_expired(PGconn *c, time_t now, int default_days, int batch, long *deleted,
                              exo_err *err);
 
+/* Expires sessions that ended (or, never ended, started) longer ago than
+ * their deployment's retention and have no events left (retention deleted
+ * them; a session still producing events is kept): their recordings are
+ * removed from cast_dir first, then the rows. Adds to *expired. */
+int retention_expire_sessions(PGconn *c, time_t now, int default_days, const char *cast_dir,
+                              long *expired, exo_err *err);
+
 #endif

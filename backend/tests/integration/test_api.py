@@ -36,11 +36,14 @@ class Api:
 
 
 @pytest.fixture
-def api(db):
+def api(db, tmp_path):
     port = free_port()
+    casts = tmp_path / "casts"
+    casts.mkdir()
     p = db.popen("serve", EXO_HTTP_ADDR=f"127.0.0.1:{port}", EXO_BOOTSTRAP_TOKEN=TOKEN,
-                 EXO_MAINTENANCE_INTERVAL="1h")
+                 EXO_MAINTENANCE_INTERVAL="1h", EXO_CAST_STORAGE_DIR=str(casts))
     a = Api(port)
+    a.casts = casts
     for _ in range(300):
         try:
             with urllib.request.urlopen(a.base + "/readyz", timeout=2) as r:

@@ -1,0 +1,507 @@
+#include "casts.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+
+#include "xalloc.h"
+
+struct casts_writer {
+    int fd;       /* the temporary file, -1 once closed */
+    int have_tmp; /* the temporary file exists and is ours to remove */
+    int failed;   /* a write or check failed: only abort is left */
+    int64_t id;
+    char *dir;
+    buf tmp_path;
+    buf final_path;
+    int64_t max_bytes;
+    int64_t written;
+    buf line;         /* the bytes after the last newline: one partial line */
+    int64_t lineno;   /* number of the line being received, from 1 */
+    int version;      /* 2 or 3 once the header passed; 0 before */
+    double last_time; /* v2: the previous event's time */
+};
+
+static atomic_uint_fast64_t bytes_written;
+
+uint64_t casts_bytes_written(void)
+{
+    return atomic_load(&bytes_written);
+}
+
+static int check_names(const char *dir, int64_t id, exo_err *err)
+{
+    /* A relative directory would depend on the working directory; the id is
+     * the only other part of a name, so a positive one keeps us inside. */
+    if (!dir || dir[0] != '/')
+        return err_set(err, "cast storage directory \"%s\" is not an absolute path",
+                       dir ? dir : "");
+    if (id <= 0)
+        return err_set(err, "session id %" PRId64 " is not positive", id);
+    return 0;
+}
+
+static void put_dir(buf *out, const char *dir)
+{
+    buf_clear(out);
+    buf_puts(out, dir);
+    if (out->ptr[out->len - 1] != '/')
+        buf_putc(out, '/');
+}
+
+int casts_path(buf *out, const char *dir, int64_t session_id, exo_err *err)
+{
+    if (check_names(dir, session_id, err) < 0)
+        return -1;
+    put_dir(out, dir);
+    buf_printf(out, "%" PRId64 ".cast", session_id);
+    return 0;
+}
+
+/* ---- validation of one complete line ---- */
+
+/* The offset of the first byte that is not well-formed UTF-8 (overlong
+ * forms, surrogates and code points past U+10FFFF included) or is a control
+ * character JSON allows nowhere; n when there is none. Lines are checked
+ * whole, so a sequence split across chunks has been joined by now. */
+static size_t bad_byte(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (i < n) {
+        unsigned c = s[i];
+        if (c < 0x80) {
+            if (c < 0x20 && c != '\t' && c != '\r')
+                return i;
+            i++;
+            continue;
+        }
+        size_t need;
+        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            lo = c == 0xE0 ? 0xA0 : 0x80;
+            hi = c == 0xED ? 0x9F : 0xBF;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            lo = c == 0xF0 ? 0x90 : 0x80;
+            hi = c == 0xF4 ? 0x8F : 0xBF;
+        } else {
+            return i;
+        }
+        if (n - i - 1 < need || s[i + 1] < lo || s[i + 1] > hi)
+            return i;
+        for (size_t k = 2; k <= need; k++)
+            if ((s[i + k] & 0xC0) != 0x80)
+                return i;
+        i += need + 1;
+    }
+    return n;
+}
+
+__attribute__((format(printf, 3, 4))) static int bad_line(casts_writer *w, exo_err *err,
+                                                          const char *fmt, ...)
+{
+    buf m = BUF_INIT;
+    va_list ap;
+    va_start(ap, fmt);
+    buf_vprintf(&m, fmt, ap);
+    va_end(ap);
+    err_set(err, "line %" PRId64 ": %s", w->lineno, m.ptr);
+    buf_free(&m);
+    w->failed = 1;
+    return -1;
+}
+
+static int is_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* A whole number that fits an int and is > 0 (terminal sizes). */
+static int positive_int(const cJSON *v)
+{
+    if (!cJSON_IsNumber(v))
+        return 0;
+    double d = v->valuedouble;
+    return d >= 1 && d <= INT_MAX && d == (double)(int)d;
+}
+
+/* "COLSxROWS", both positive decimals. */
+static int is_size(const char *s)
+{
+    for (int part = 0; part < 2; part++) {
+        long v = 0;
+        int digits = 0;
+        for (; *s >= '0' && *s <= '9' && digits < 9; s++, digits++)
+            v = v * 10 + (*s - '0');
+        if (v <= 0 || *s != (part == 0 ? 'x' : '\0'))
+            return 0;
+        s++;
+    }
+    return 1;
+}
+
+static int check_header(casts_writer *w, const cJSON *h, exo_err *err)
+{
+    if (!cJSON_IsObject(h))
+        return bad_line(w, err, "the header must be a JSON object");
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(h, "version");
+    if (!cJSON_IsNumber(v) || (v->valuedouble != 2 && v->valuedouble != 3))
+        return bad_line(w, err, "header \"version\" must be 2 or 3");
+    int version = (int)v->valuedouble;
+    const cJSON *size = h;
+    const char *prefix = "", *cols = "width", *rows = "height";
+    if (version == 3) {
+        size = cJSON_GetObjectItemCaseSensitive(h, "term");
+        if (!cJSON_IsObject(size))
+            return bad_line(w, err, "header \"term\" must be an object");
+        prefix = "term.";
+        cols = "cols";
+        rows = "rows";
+    }
+    if (!positive_int(cJSON_GetObjectItemCaseSensitive(size, cols)))
+        return bad_line(w, err, "header \"%s%s\" must be a positive integer", prefix, cols);
+    if (!positive_int(cJSON_GetObjectItemCaseSensitive(size, rows)))
+        return bad_line(w, err, "header \"%s%s\" must be a positive integer", prefix, rows);
+    w->version = version;
+    return 0;
+}
+
+static int check_event(casts_writer *w, const cJSON *e, exo_err *err)
+{
+    if (!cJSON_IsArray(e) || cJSON_GetArraySize(e) != 3)
+        return bad_line(w, err, "an event must be an array [%s, code, data]",
+                        w->version == 2 ? "time" : "interval");
+    const cJSON *t = e->child, *code = t->next, *data = code->next;
+    if (!cJSON_IsNumber(t) || !isfinite(t->valuedouble) || t->valuedouble < 0)
+        return bad_line(w, err, "event %s must be a number >= 0",
+                        w->version == 2 ? "time" : "interval");
+    /* v3 times are intervals, so only v2 can go backwards. */
+    if (w->version == 2) {
+        if (t->valuedouble < w->last_time)
+            return bad_line(w, err, "time %g is before the previous event's %g", t->valuedouble,
+                            w->last_time);
+        w->last_time = t->valuedouble;
+    }
+    const char *codes = w->version == 2 ? "oimr" : "oimrx";
+    if (!cJSON_IsString(code) || strlen(code->valuestring) != 1 ||
+        !strchr(codes, code->valuestring[0]))
+        return bad_line(w, err, "event code must be one of %s",
+                        w->version == 2 ? "o, i, m, r" : "o, i, m, r, x");
+    if (!cJSON_IsString(data))
+        return bad_line(w, err, "event data must be a string");
+    if (code->valuestring[0] == 'r' && !is_size(data->valuestring))
+        return bad_line(w, err, "resize data must be COLSxROWS (e.g. \"80x24\")");
+    return 0;
+}
+
+static int check_line(casts_writer *w, const char *p, size_t n, exo_err *err)
+{
+    size_t bad = bad_byte((const unsigned char *)p, n);
+    if (bad < n) {
+        unsigned char c = (unsigned char)p[bad];
+        if (c < 0x20)
+            return bad_line(w, err, "control character 0x%02x at byte %zu", c, bad + 1);
+        return bad_line(w, err, "invalid UTF-8 at byte %zu", bad + 1);
+    }
+    if (w->lineno > 1) {
+        size_t i = 0;
+        while (i < n && is_space(p[i]))
+            i++;
+        if (i == n || (w->version == 3 && p[0] == '#'))
+            return 0; /* blank lines, and v3 comments, carry nothing */
+    }
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(p, n, &end, 0);
+    if (!j)
+        return bad_line(w, err, "%s is not valid JSON",
+                        w->lineno == 1 ? "the header" : "the event");
+    while (end < p + n && is_space(*end))
+        end++;
+    int rc;
+    if (end != p + n)
+        rc = bad_line(w, err, "unexpected text after the JSON value");
+    else if (w->lineno == 1)
+        rc = check_header(w, j, err);
+    else
+        rc = check_event(w, j, err);
+    cJSON_Delete(j);
+    return rc;
+}
+
+/* ---- the writer ---- */
+
+static void writer_free(casts_writer *w)
+{
+    if (w->fd >= 0)
+        close(w->fd);
+    free(w->dir);
+    buf_free(&w->tmp_path);
+    buf_free(&w->final_path);
+    buf_free(&w->line);
+    free(w);
+}
+
+void casts_abort(casts_writer *w)
+{
+    if (!w)
+        return;
+    if (w->have_tmp)
+        unlink(w->tmp_path.ptr);
+    writer_free(w);
+}
+
+int casts_open_writer(casts_writer **out, const char *dir, int64_t session_id, int64_t max_bytes,
+                      exo_err *err)
+{
+    *out = NULL;
+    if (check_names(dir, session_id, err) < 0)
+        return -1;
+    if (max_bytes <= 0)
+        return err_set(err, "the size limit of a recording must be positive");
+    casts_writer *w = xcalloc(1, sizeof *w);
+    w->fd = -1;
+    w->id = session_id;
+    w->dir = xstrdup(dir);
+    w->max_bytes = max_bytes;
+    w->lineno = 1;
+    buf_init(&w->tmp_path);
+    buf_init(&w->final_path);
+    buf_init(&w->line);
+    casts_path(&w->final_path, dir, session_id, err);
+    /* O_EXCL makes the name ours; the random part only avoids collisions
+     * between concurrent uploads of one session, so a few retries do. */
+    for (int tries = 0; w->fd < 0; tries++) {
+        uint64_t r;
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) {
+            err_set(err, "choosing a temporary name in %s: %s", dir, strerror(errno));
+            goto fail;
+        }
+        put_dir(&w->tmp_path, dir);
+        buf_printf(&w->tmp_path, ".%" PRId64 ".cast.%016" PRIx64 ".tmp", session_id, r);
+        w->fd = open(w->tmp_path.ptr, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (w->fd < 0 && (errno != EEXIST || tries == 9)) {
+            err_set(err, "creating %s: %s", w->tmp_path.ptr, strerror(errno));
+            goto fail;
+        }
+    }
+    w->have_tmp = 1;
+    *out = w;
+    return 0;
+fail:
+    writer_free(w);
+    return -1;
+}
+
+static int write_all(int fd, const char *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t k = write(fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+int casts_write(casts_writer *w, const void *data, size_t len, exo_err *err)
+{
+    if (w->failed)
+        return err_set(err, "the upload of session %" PRId64 " already failed", w->id);
+    if (len == 0)
+        return 0;
+    if ((uint64_t)len > (uint64_t)(w->max_bytes - w->written)) {
+        w->failed = 1;
+        err_set(err, "the recording is larger than %" PRId64 " bytes", w->max_bytes);
+        return CASTS_TOO_LARGE;
+    }
+    /* Complete lines inside the chunk are checked where they lie; only a
+     * line cut by a chunk boundary is copied, and never past the limit. */
+    const char *p = data, *end = p + len;
+    while (p < end) {
+        const char *nl = memchr(p, '\n', (size_t)(end - p));
+        size_t n = (size_t)((nl ? nl : end) - p);
+        if (w->line.len + n > CASTS_MAX_LINE) {
+            w->failed = 1;
+            return err_set(err, "line %" PRId64 " is longer than 1 MiB", w->lineno);
+        }
+        if (!nl) {
+            buf_append(&w->line, p, n);
+            break;
+        }
+        int rc;
+        if (w->line.len == 0) {
+            rc = check_line(w, p, n, err);
+        } else {
+            buf_append(&w->line, p, n);
+            rc = check_line(w, w->line.ptr, w->line.len, err);
+            buf_clear(&w->line);
+        }
+        if (rc < 0)
+            return -1;
+        w->lineno++;
+        p = nl + 1;
+    }
+    if (write_all(w->fd, data, len) < 0) {
+        w->failed = 1;
+        return err_set(err, "writing %s: %s", w->tmp_path.ptr, strerror(errno));
+    }
+    w->written += (int64_t)len;
+    atomic_fetch_add(&bytes_written, (uint64_t)len);
+    return 0;
+}
+
+static int fsync_dir(const char *dir, exo_err *err)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0)
+        return err_set(err, "opening %s: %s", dir, strerror(errno));
+    int rc = 0;
+    if (fsync(fd) < 0)
+        rc = err_set(err, "syncing %s: %s", dir, strerror(errno));
+    close(fd);
+    return rc;
+}
+
+int casts_commit(casts_writer *w, exo_err *err)
+{
+    int rc = -1;
+    if (w->failed) {
+        err_set(err, "the upload of session %" PRId64 " already failed", w->id);
+        goto out;
+    }
+    if (w->line.len > 0 && check_line(w, w->line.ptr, w->line.len, err) < 0)
+        goto out;
+    if (w->version == 0) {
+        err_set(err, "line 1: the recording is empty; it needs at least the header");
+        goto out;
+    }
+    /* The data must be on disk before the name points at it, or a crash
+     * could leave `<id>.cast` empty or partial. */
+    if (fsync(w->fd) < 0) {
+        err_set(err, "syncing %s: %s", w->tmp_path.ptr, strerror(errno));
+        goto out;
+    }
+    int fd = w->fd;
+    w->fd = -1;
+    if (close(fd) < 0) {
+        err_set(err, "closing %s: %s", w->tmp_path.ptr, strerror(errno));
+        goto out;
+    }
+    if (rename(w->tmp_path.ptr, w->final_path.ptr) < 0) {
+        err_set(err, "renaming %s to %s: %s", w->tmp_path.ptr, w->final_path.ptr, strerror(errno));
+        goto out;
+    }
+    w->have_tmp = 0;
+    /* Makes the rename itself durable. */
+    if (fsync_dir(w->dir, err) < 0)
+        goto out;
+    rc = 0;
+out:
+    casts_abort(w);
+    return rc;
+}
+
+/* ---- reading, retention, crash leftovers ---- */
+
+int casts_open_read(int *fd, int64_t *size, const char *dir, int64_t session_id, exo_err *err)
+{
+    *fd = -1;
+    *size = 0;
+    buf path = BUF_INIT;
+    int rc = -1;
+    if (casts_path(&path, dir, session_id, err) < 0)
+        goto out;
+    int f = open(path.ptr, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+    if (f < 0) {
+        int e = errno;
+        rc = e == ENOENT ? CASTS_NOT_FOUND : -1;
+        err_set(err, "opening the recording of session %" PRId64 ": %s", session_id, strerror(e));
+        goto out;
+    }
+    struct stat st;
+    if (fstat(f, &st) < 0 || !S_ISREG(st.st_mode)) {
+        err_set(err, "%s is not a readable regular file", path.ptr);
+        close(f);
+        goto out;
+    }
+    *fd = f;
+    *size = (int64_t)st.st_size;
+    rc = 0;
+out:
+    buf_free(&path);
+    return rc;
+}
+
+int casts_remove(const char *dir, int64_t session_id, exo_err *err)
+{
+    buf path = BUF_INIT;
+    int rc = casts_path(&path, dir, session_id, err);
+    if (rc == 0 && unlink(path.ptr) < 0 && errno != ENOENT)
+        rc = err_set(err, "removing %s: %s", path.ptr, strerror(errno));
+    buf_free(&path);
+    return rc;
+}
+
+/* `.<digits>.cast.<anything>.tmp`, the names casts_open_writer() makes. */
+static int is_temporary(const char *name)
+{
+    if (name[0] != '.' || name[1] < '0' || name[1] > '9')
+        return 0;
+    const char *p = name + 1;
+    while (*p >= '0' && *p <= '9')
+        p++;
+    size_t n = strlen(p);
+    return n >= 10 && strncmp(p, ".cast.", 6) == 0 && strcmp(p + n - 4, ".tmp") == 0;
+}
+
+int casts_sweep_temporaries(int *removed, const char *dir, int64_t min_age_seconds, exo_err *err)
+{
+    *removed = 0;
+    if (check_names(dir, 1, err) < 0)
+        return -1;
+    DIR *d = opendir(dir);
+    if (!d)
+        return err_set(err, "reading %s: %s", dir, strerror(errno));
+    time_t now = time(NULL);
+    int rc = 0;
+    struct dirent *e;
+    for (errno = 0; (e = readdir(d)); errno = 0) {
+        struct stat st;
+        if (!is_temporary(e->d_name) ||
+            fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 || !S_ISREG(st.st_mode))
+            continue;
+        if (min_age_seconds > 0 && (int64_t)(now - st.st_mtime) < min_age_seconds)
+            continue;
+        if (unlinkat(dirfd(d), e->d_name, 0) == 0)
+            (*removed)++;
+        else if (errno != ENOENT) {
+            rc = err_set(err, "removing %s/%s: %s", dir, e->d_name, strerror(errno));
+            break;
+        }
+    }
+    if (rc == 0 && errno != 0)
+        rc = err_set(err, "reading %s: %s", dir, strerror(errno));
+    closedir(d);
+    return rc;
+}
