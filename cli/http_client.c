@@ -1,0 +1,254 @@
+#include "http_client.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <curl/curl.h>
+
+#include "table.h"
+#include "version.h"
+
+typedef struct {
+    buf *body;
+    bool too_large;
+} sink;
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+    sink *s = ud;
+    size_t len = size * n;
+    if (s->body->len + len > (size_t)HTTP_CLIENT_MAX_BODY) {
+        s->too_large = true;
+        return 0; /* libcurl stops with CURLE_WRITE_ERROR */
+    }
+    buf_append(s->body, data, len);
+    return len;
+}
+
+/* Out of memory aborts, as xmalloc does, rather than dropping a header
+ * (a lost Authorization header would read as a wrong token). */
+static struct curl_slist *add_header(struct curl_slist *list, const char *h)
+{
+    struct curl_slist *l = curl_slist_append(list, h);
+    if (!l) {
+        fputs("exo: out of memory\n", stderr);
+        abort();
+    }
+    return l;
+}
+
+/* The URL as the user wrote it, with a password in it replaced by "***":
+ * messages name the server but never hold a secret. */
+static void url_for_messages(buf *out, const char *url)
+{
+    const char *host = strstr(url, "://");
+    host = host ? host + 3 : url;
+    size_t authority = strcspn(host, "/?#");
+    const char *at = NULL;
+    for (const char *p = host; p < host + authority; p++)
+        if (*p == '@')
+            at = p;
+    const char *colon = at ? memchr(host, ':', (size_t)(at - host)) : NULL;
+    if (!colon) {
+        buf_puts(out, url);
+        return;
+    }
+    buf_append(out, url, (size_t)(colon + 1 - url));
+    buf_puts(out, "***");
+    buf_puts(out, at);
+}
+
+static const char *url_name(const cli_opts *o)
+{
+    return o->url_from == CLI_FROM_FLAG ? "--url" : "EXO_URL";
+}
+
+static bool is_tls_error(CURLcode rc)
+{
+    return rc == CURLE_PEER_FAILED_VERIFICATION || rc == CURLE_SSL_CONNECT_ERROR ||
+           rc == CURLE_SSL_CERTPROBLEM || rc == CURLE_SSL_CACERT_BADFILE ||
+           rc == CURLE_SSL_ISSUER_ERROR;
+}
+
+static int transport_error(const cli_opts *o, CURL *h, const char *method, CURLcode rc,
+                           const char *detail, exo_err *err)
+{
+    buf shown = BUF_INIT;
+    url_for_messages(&shown, o->url);
+    long sent = 0;
+    curl_easy_getinfo(h, CURLINFO_REQUEST_SIZE, &sent);
+    if (rc == CURLE_PEER_FAILED_VERIFICATION) {
+        err_set(err,
+                "cannot verify the TLS certificate of %s: %s (--insecure skips the check, "
+                "for testing only)",
+                shown.ptr, *detail ? detail : curl_easy_strerror(rc));
+    } else if (is_tls_error(rc)) {
+        /* libcurl's own line names the TLS problem; its generic text does not. */
+        err_set(err, "cannot reach %s: %s (is %s right?)", shown.ptr,
+                *detail ? detail : curl_easy_strerror(rc), url_name(o));
+    } else if (rc == CURLE_OPERATION_TIMEDOUT && sent > 0) {
+        /* The request went out, then no answer in time: the server is there
+         * but slow, and a write may have been done all the same. */
+        err_set(err, "%s did not answer within %lds (--timeout waits longer)%s", shown.ptr,
+                o->timeout,
+                strcmp(method, "GET") != 0 ? "; the change may have been made all the same" : "");
+    } else {
+        err_set(err, "cannot reach %s: %s (is %s right?)", shown.ptr, curl_easy_strerror(rc),
+                url_name(o));
+    }
+    buf_free(&shown);
+    return -1;
+}
+
+/* A JSON error object's message, made safe for a terminal; NULL when the
+ * answer has none. Free with free(). */
+static char *server_message(const cJSON *j)
+{
+    const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "error");
+    const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+    if (!cJSON_IsString(m) || !*m->valuestring)
+        return NULL;
+    buf b = BUF_INIT;
+    table_escape(&b, m->valuestring);
+    return buf_detach(&b);
+}
+
+static int answer_error(const cli_opts *o, const http_reply *r, exo_err *err)
+{
+    long st = r->status;
+    char *msg = server_message(r->json);
+    buf shown = BUF_INIT;
+    url_for_messages(&shown, o->url);
+    if (!r->json)
+        err_set(err,
+                "the server at %s answered %ld with a body that is not JSON (is %s the Exo "
+                "API?)",
+                shown.ptr, st, url_name(o));
+    else if (st == 401)
+        err_set(err, "the server refused the token (401): %s — check %s",
+                msg ? msg : "unauthorized",
+                o->token_from == CLI_FROM_FLAG ? "--token" : "EXO_TOKEN");
+    else if (st == 404 && msg && strcmp(msg, "no such API path") == 0)
+        err_set(err, "the server at %s has no such API path (404; is %s the Exo API?)", shown.ptr,
+                url_name(o));
+    else if (st >= 500)
+        err_set(err, "the server failed (%ld): %s", st, msg ? msg : "no message");
+    else if (st == 403 || st == 405)
+        err_set(err, "the server refused (%ld): %s", st, msg ? msg : "no message");
+    else if (msg)
+        err_set(err, "%s", msg);
+    else
+        err_set(err, "the server answered %ld without an error message", st);
+    if (err)
+        err->http_status = (int)st;
+    free(msg);
+    buf_free(&shown);
+    return -1;
+}
+
+int http_client_global_init(exo_err *err)
+{
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return err_set(err, "cannot initialise libcurl");
+    return 0;
+}
+
+void http_client_global_cleanup(void)
+{
+    curl_global_cleanup();
+}
+
+int http_client_call(const cli_opts *o, const char *method, const char *path, const cJSON *body,
+                     http_reply *out, exo_err *err)
+{
+    int rc = -1;
+    struct curl_slist *headers = NULL;
+    char *payload = NULL;
+    buf url = BUF_INIT, auth = BUF_INIT;
+    char detail[CURL_ERROR_SIZE] = "";
+    sink s = {&out->body, false};
+    CURL *h = curl_easy_init();
+    if (!h) {
+        err_set(err, "cannot start a libcurl handle");
+        goto out;
+    }
+
+    /* "http://host:8080/" and "http://host:8080" mean the same server. */
+    size_t base = strlen(o->url);
+    while (base && o->url[base - 1] == '/')
+        base--;
+    buf_append(&url, o->url, base);
+    buf_puts(&url, path);
+    curl_easy_setopt(h, CURLOPT_URL, url.ptr);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(h, CURLOPT_PROTOCOLS, (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    /* No redirects (libcurl's default, kept on purpose): following one
+     * would hand the token to whichever host the answer names. */
+    curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout * 1000L);
+    curl_easy_setopt(h, CURLOPT_USERAGENT, "exo/" EXO_VERSION);
+    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
+    curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, &s);
+    if (o->insecure) {
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 0L);
+        curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 0L);
+    }
+
+    headers = add_header(headers, "Accept: application/json");
+    /* A 100-continue round trip buys nothing for bodies this small. */
+    headers = add_header(headers, "Expect:");
+    buf_printf(&auth, "Authorization: Bearer %s", o->token);
+    headers = add_header(headers, auth.ptr);
+    if (body) {
+        payload = cJSON_PrintUnformatted(body);
+        if (!payload) {
+            err_set(err, "cannot encode the request body");
+            goto out;
+        }
+        headers = add_header(headers, "Content-Type: application/json");
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
+    }
+    if (strcmp(method, body ? "POST" : "GET") != 0)
+        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
+
+    CURLcode cc = curl_easy_perform(h);
+    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
+    if (cc == CURLE_WRITE_ERROR && s.too_large) {
+        err_set(err, "the server's answer (%ld) is larger than %ld MiB", out->status,
+                HTTP_CLIENT_MAX_BODY / (1024 * 1024));
+        if (err)
+            err->http_status = (int)out->status;
+    } else if (cc != CURLE_OK) {
+        transport_error(o, h, method, cc, detail, err);
+    } else {
+        out->json = cJSON_ParseWithLength(out->body.ptr, out->body.len);
+        if (out->json && out->status >= 200 && out->status < 300)
+            rc = 0;
+        else
+            answer_error(o, out, err);
+    }
+
+out:
+    curl_slist_free_all(headers);
+    curl_easy_cleanup(h);
+    free(payload);
+    buf_free(&url);
+    buf_free(&auth);
+    return rc;
+}
+
+void http_reply_free(http_reply *r)
+{
+    cJSON_Delete(r->json);
+    r->json = NULL;
+    buf_free(&r->body);
+    r->status = 0;
+}
