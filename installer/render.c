@@ -41,6 +41,7 @@ static const struct {
     {"secret-postgres.yaml", BUNDLED | SECRETS},
     {"secret-database.yaml", DSN},
     {"secret-encryption.yaml", SECRETS},
+    {"secret-bootstrap.yaml", SECRETS},
     {"configmap-database-ca.yaml", CA},
     {"pvc-casts.yaml", 0},
     {"controller-role.yaml", 0},
@@ -107,6 +108,10 @@ static void add_secret_vars(cJSON *vars, const render_opts *o)
     char *password = NULL;
     buf conninfo = BUF_INIT;
     if (o->include_secrets) {
+        char *token = render_random_token(32, true);
+        add_base64(vars, "bootstrapTokenBase64", token);
+        OPENSSL_cleanse(token, strlen(token));
+        free(token);
         char *key = render_random_token(32, false);
         add_base64(vars, "encryptionKeyBase64", key);
         OPENSSL_cleanse(key, strlen(key));

@@ -18,6 +18,7 @@
 #define ENV_PASSWORD "EXO_POSTGRES_PASSWORD"
 #define ENV_KEY "EXO_ENCRYPTION_KEY"
 #define ENV_DSN "EXO_DATABASE_DSN"
+#define ENV_TOKEN "EXO_BOOTSTRAP_TOKEN"
 
 static void required(buf *b, const char *name)
 {
@@ -46,6 +47,9 @@ static void add_compose_vars(cJSON *v, const render_opts *o, const char *publish
     buf_clear(&b);
     required(&b, ENV_KEY);
     cJSON_AddStringToObject(v, "composeEncryptionKey", b.ptr);
+    buf_clear(&b);
+    required(&b, ENV_TOKEN);
+    cJSON_AddStringToObject(v, "composeBootstrapToken", b.ptr);
     cJSON_AddStringToObject(v, "composePublish", publish);
     if (o->db_ca_pem) {
         buf_clear(&b);
@@ -115,10 +119,13 @@ int render_compose_write(const char *dir, const cJSON *doc, const render_opts *o
     if (rc == 0 && o->include_secrets) {
         char *key = render_random_token(32, false);
         char *password = render_random_token(24, true);
+        char *token = render_random_token(32, true);
         buf_puts(&env, "# Secrets of the Exo Compose stack, written once by exo-install.\n"
                        "# Back EXO_ENCRYPTION_KEY up apart from the database: without it a\n"
                        "# database backup cannot be read.\n");
         rc = env_line(&env, ENV_KEY, key, err);
+        if (rc == 0)
+            rc = env_line(&env, ENV_TOKEN, token, err);
         if (rc == 0)
             rc = o->bundled_postgres ? env_line(&env, ENV_PASSWORD, password, err)
                                      : env_line(&env, ENV_DSN, o->db_dsn, err);
@@ -126,6 +133,8 @@ int render_compose_write(const char *dir, const cJSON *doc, const render_opts *o
             rc = write_env(dir, &env, err);
         OPENSSL_cleanse(key, strlen(key));
         OPENSSL_cleanse(password, strlen(password));
+        OPENSSL_cleanse(token, strlen(token));
+        free(token);
         OPENSSL_cleanse(env.ptr, env.len);
         free(key);
         free(password);

@@ -104,7 +104,7 @@ static void test_bundled_objects_in_apply_order(void **state)
     cJSON_Delete(docs);
 }
 
-static void test_bundled_with_secrets_adds_the_three_secrets(void **state)
+static void test_bundled_with_secrets_adds_the_four_secrets(void **state)
 {
     (void)state;
     render_opts o;
@@ -115,7 +115,7 @@ static void test_bundled_with_secrets_adds_the_three_secrets(void **state)
         "Namespace/exo",           "CustomResourceDefinition/exocontrolplanes.exo.dev",
         "ServiceAccount/exo-controller", "Secret/exo-postgres",
         "Secret/exo-database",     "Secret/exo-encryption",
-        "PersistentVolumeClaim/exo-casts", "Role/exo-controller",
+        "Secret/exo-bootstrap",    "PersistentVolumeClaim/exo-casts", "Role/exo-controller",
         "RoleBinding/exo-controller", "Service/exo-postgres",
         "StatefulSet/exo-postgres", "Deployment/exo-controller",
         "ExoControlPlane/exo",
@@ -134,6 +134,9 @@ static void test_bundled_with_secrets_adds_the_three_secrets(void **state)
     size_t key_len = 0;
     assert_int_equal(base64_decode(key_b64, &key, &key_len), 0);
     assert_int_equal(key_len, 32);
+    char *bootstrap = secret_value(docs, "exo-bootstrap", "token");
+    assert_true(strlen(bootstrap) >= 32); /* exo-backend refuses shorter ones */
+    free(bootstrap);
 
     /* Fresh values each time. */
     cJSON *again = render(&o);
@@ -410,7 +413,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_bundled_objects_in_apply_order),
-        cmocka_unit_test(test_bundled_with_secrets_adds_the_three_secrets),
+        cmocka_unit_test(test_bundled_with_secrets_adds_the_four_secrets),
         cmocka_unit_test(test_managed_renders_no_postgres_and_keeps_the_dsn_exact),
         cmocka_unit_test(test_same_options_give_the_same_bytes),
         cmocka_unit_test(test_every_object_and_pod_carries_the_standard_labels),

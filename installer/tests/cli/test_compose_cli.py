@@ -69,6 +69,7 @@ def test_env_file_is_written_once_and_kept(tmp_path):
     first = env.read_text()
     key = [line for line in first.splitlines() if line.startswith("EXO_ENCRYPTION_KEY=")][0]
     assert len(base64.b64decode(key.split("=", 1)[1].strip("'"))) == 32
+    assert "EXO_BOOTSTRAP_TOKEN='" in first
     assert ".env" in p.stderr and "back it up" in p.stderr
     p = run("render", "--format", "compose", "--include-secrets", "--publish", "0.0.0.0:9000",
             "-o", str(tmp_path), check=True)

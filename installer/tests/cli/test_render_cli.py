@@ -101,7 +101,8 @@ def test_include_secrets_generates_values_and_warns():
     p, docs = render("--include-secrets")
     assert "warning" in p.stderr and "Git" in p.stderr
     secrets = {d["metadata"]["name"]: d for d in docs if d["kind"] == "Secret"}
-    assert set(secrets) == {"exo-postgres", "exo-database", "exo-encryption"}
+    assert set(secrets) == {"exo-postgres", "exo-database", "exo-encryption", "exo-bootstrap"}
+    assert len(base64.b64decode(secrets["exo-bootstrap"]["data"]["token"])) >= 32
     key = base64.b64decode(base64.b64decode(secrets["exo-encryption"]["data"]["key"]))
     assert len(key) == 32
     pw = base64.b64decode(secrets["exo-postgres"]["data"]["password"]).decode()
