@@ -225,6 +225,40 @@ static int check_event(casts_writer *w, const cJSON *e, exo_err *err)
     return 0;
 }
 
+/* The double strtod (and so cJSON) gives for a plain decimal "123.456",
+ * without strtod's cost: with at most 15 significant digits and at most 22
+ * after the point, digits / 10^k has exact operands and one rounding, so it
+ * is the correctly rounded value (Clinger's fast path). Longer ones go to
+ * strtod itself. Either path gives the same double for the same text, so
+ * time order is judged alike. */
+static double decimal(const char *s, size_t len)
+{
+    static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
+                                   1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
+                                   1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    uint64_t m = 0;
+    int digits = 0, frac = -1;
+    for (size_t i = 0; i < len; i++) {
+        if (s[i] == '.') {
+            frac = 0;
+            continue;
+        }
+        if (digits || s[i] != '0')
+            digits++;
+        m = m * 10 + (uint64_t)(s[i] - '0');
+        if (frac >= 0)
+            frac++;
+    }
+    if (frac < 0)
+        frac = 0;
+    if (digits <= 15 && frac <= 22)
+        return (double)m / pow10[frac];
+    char text[32];
+    memcpy(text, s, len);
+    text[len] = '\0';
+    return strtod(text, NULL);
+}
+
 static const char *skip_space(const char *p, const char *end)
 {
     while (p < end && is_space(*p))
@@ -254,12 +288,7 @@ static int fast_event(casts_writer *w, const char *p, size_t n)
     if (len == 0 || len > 30 || dots > 1 || num[0] == '.' || q[-1] == '.' ||
         (num[0] == '0' && len > 1 && num[1] != '.'))
         return 0;
-    char text[32];
-    memcpy(text, num, len);
-    text[len] = '\0';
-    /* strtod, as cJSON uses: the same text gives the same double whichever
-     * path a line takes, so time order is judged alike. */
-    double t = strtod(text, NULL);
+    double t = decimal(num, len);
     q = skip_space(q, end);
     if (q == end || *q++ != ',')
         return 0;
@@ -274,10 +303,16 @@ static int fast_event(casts_writer *w, const char *p, size_t n)
     if (q == end || *q++ != '"')
         return 0;
     while (q < end && *q != '"') {
+        /* Jump to the next quote, backslash or tab: the rest is text. */
+        const char *stop = q;
+        while (stop < end && *stop != '"' && *stop != '\\' && *stop != '\t')
+            stop++;
+        q = stop;
+        if (q == end || *q == '"')
+            break;
         if (*q == '\t')
             return 0; /* JSON strings hold no raw tab: let cJSON say so */
-        if (*q++ != '\\')
-            continue;
+        q++;
         if (q == end)
             return 0;
         if (*q == 'u') {
