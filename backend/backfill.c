@@ -72,11 +72,10 @@ out:
 static int all_columns(PGconn *c, const keyring *k, bool reencrypt, long *done, exo_err *err)
 {
     for (const char *const *tc = schema_encrypted_columns; *tc; tc++) {
-        const char *dot = strchr(*tc, '.');
         char table[64];
-        snprintf(table, sizeof table, "%.*s", (int)(dot - *tc), *tc);
+        const char *column = schema_column_split(*tc, table);
         long n;
-        while ((n = batch(c, k, table, dot + 1, reencrypt, err)) > 0)
+        while ((n = batch(c, k, table, column, reencrypt, err)) > 0)
             *done += n;
         if (n < 0)
             return -1;

@@ -135,10 +135,9 @@ static int verify_values(PGconn *c, const keyring *k, long counts[3], exo_err *e
 {
     buf plain = BUF_INIT;
     for (const char *const *tc = schema_encrypted_columns; *tc; tc++) {
-        const char *dot = strchr(*tc, '.');
         char table[64];
-        snprintf(table, sizeof table, "%.*s", (int)(dot - *tc), *tc);
-        char *t = db_ident(c, table), *col = db_ident(c, dot + 1);
+        const char *column = schema_column_split(*tc, table);
+        char *t = db_ident(c, table), *col = db_ident(c, column);
         buf sql = BUF_INIT;
         buf_printf(&sql, "SELECT id::text, %s FROM %s WHERE %s IS NOT NULL", col, t, col);
         PGresult *res = db_query(c, "reading encrypted values", sql.ptr, NULL, err);
@@ -155,7 +154,7 @@ static int verify_values(PGconn *c, const keyring *k, long counts[3], exo_err *e
             buf_clear(&plain);
             if (!keyring_is_ciphertext(v))
                 counts[2]++;
-            else if (keyring_decrypt(k, table, dot + 1, PQgetvalue(res, i, 0), v, &plain, &e) == 0)
+            else if (keyring_decrypt(k, table, column, PQgetvalue(res, i, 0), v, &plain, &e) == 0)
                 counts[0]++;
             else
                 counts[1]++;

@@ -277,13 +277,18 @@ int schema_create_partition_parents(PGconn *c, schema_report *r, exo_err *err)
     return 0;
 }
 
+const char *schema_column_split(const char *tc, char table[64])
+{
+    const char *dot = strchr(tc, '.');
+    snprintf(table, 64, "%.*s", (int)(dot - tc), tc);
+    return dot + 1;
+}
+
 int schema_migrate_encrypted_columns(PGconn *c, schema_report *r, exo_err *err)
 {
     for (const char *const *tc = schema_encrypted_columns; *tc; tc++) {
-        const char *dot = strchr(*tc, '.');
-        char table[64], column[64];
-        snprintf(table, sizeof table, "%.*s", (int)(dot - *tc), *tc);
-        snprintf(column, sizeof column, "%s", dot + 1);
+        char table[64];
+        const char *column = schema_column_split(*tc, table);
         PGresult *cols = columns_of(c, table, err);
         if (!cols)
             return err_prefix(err, "step 2, encrypted columns");

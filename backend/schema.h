@@ -22,6 +22,10 @@ extern const char *const schema_partitioned_tables[];
 /* The columns stored encrypted, as "table.column", NULL-terminated. */
 extern const char *const schema_encrypted_columns[];
 
+/* Splits an entry of schema_encrypted_columns: the table into `table`,
+ * and the column (borrowed from tc) as the return value. */
+const char *schema_column_split(const char *tc, char table[64]);
+
 /* Boot steps 1 to 4, in order, on conn, inside the caller's transaction. */
 int schema_create_partition_parents(PGconn *conn, schema_report *r, exo_err *err);
 int schema_migrate_encrypted_columns(PGconn *conn, schema_report *r, exo_err *err);

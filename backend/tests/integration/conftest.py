@@ -3,12 +3,14 @@ per test module, a fresh database per test, and a helper to run the binary."""
 import base64
 import os
 import subprocess
+import time
+import urllib.request
 import uuid
 
 import psycopg
 import pytest
 
-from pgserver import PgServer
+from pgserver import PgServer, free_port
 
 BIN = os.environ.get("EXO_BACKEND", "build/backend/exo-backend")
 
@@ -77,6 +79,25 @@ class Db:
     def popen(self, *args, **extra):
         return subprocess.Popen([BIN, *args], env=self.env(**extra), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
+
+    def serve(self, **extra):
+        """Starts `exo-backend serve` on a free loopback port and waits until
+        /readyz answers 200 (the process must stay up meanwhile). Returns the
+        process and the port; the caller stops it."""
+        port = free_port()
+        env = {"EXO_HTTP_ADDR": f"127.0.0.1:{port}", "EXO_MAINTENANCE_INTERVAL": "1h"}
+        env.update(extra)
+        p = self.popen("serve", **env)
+        for _ in range(300):
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert p.poll() is None, p.stderr.read()
+            time.sleep(0.05)
+        return p, port
 
     def connect(self):
         return psycopg.connect(host="127.0.0.1", port=self.server.port, user="postgres",

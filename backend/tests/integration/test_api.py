@@ -9,7 +9,6 @@ import urllib.request
 
 import pytest
 
-from pgserver import free_port
 
 TOKEN = "boot-" + "x" * 40
 
@@ -37,22 +36,11 @@ class Api:
 
 @pytest.fixture
 def api(db, tmp_path):
-    port = free_port()
     casts = tmp_path / "casts"
     casts.mkdir()
-    p = db.popen("serve", EXO_HTTP_ADDR=f"127.0.0.1:{port}", EXO_BOOTSTRAP_TOKEN=TOKEN,
-                 EXO_MAINTENANCE_INTERVAL="1h", EXO_CAST_STORAGE_DIR=str(casts))
+    p, port = db.serve(EXO_BOOTSTRAP_TOKEN=TOKEN, EXO_CAST_STORAGE_DIR=str(casts))
     a = Api(port)
     a.casts = casts
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(a.base + "/readyz", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            pass
-        assert p.poll() is None, p.stderr.read()
-        time.sleep(0.05)
     a.db = db
     yield a
     p.send_signal(signal.SIGTERM)
@@ -173,17 +161,7 @@ def test_metrics_report_requests_pool_and_events(api):
 
 def test_sigterm_finishes_the_request_in_flight(db):
     import socket
-    port = free_port()
-    p = db.popen("serve", EXO_HTTP_ADDR=f"127.0.0.1:{port}", EXO_BOOTSTRAP_TOKEN=TOKEN,
-                 EXO_MAINTENANCE_INTERVAL="1h")
-    a = Api(port)
-    for _ in range(300):
-        try:
-            with urllib.request.urlopen(a.base + "/readyz", timeout=2) as r:
-                if r.status == 200:
-                    break
-        except OSError:
-            time.sleep(0.05)
+    p, port = db.serve(EXO_BOOTSTRAP_TOKEN=TOKEN)
     body = json.dumps({"name": "in-flight"}).encode()
     s = socket.create_connection(("127.0.0.1", port))
     s.sendall(b"POST /api/v1/deployments HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer " +

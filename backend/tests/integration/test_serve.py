@@ -2,11 +2,9 @@
 exit on SIGTERM; keyring rotation from the command line."""
 import json
 import signal
-import time
 import urllib.error
 import urllib.request
 
-from pgserver import free_port
 
 
 def get(port, path):
@@ -20,14 +18,8 @@ def get(port, path):
 
 
 def test_serve_is_ready_after_boot_and_stops_on_sigterm(db):
-    port = free_port()
-    p = db.popen("serve", EXO_HTTP_ADDR=f"127.0.0.1:{port}", EXO_MAINTENANCE_INTERVAL="1h")
+    p, port = db.serve()
     try:
-        for _ in range(200):
-            if get(port, "/readyz") == 200:
-                break
-            assert p.poll() is None, p.stderr.read()
-            time.sleep(0.05)
         assert get(port, "/readyz") == 200
         assert get(port, "/healthz") == 200
         assert get(port, "/nope") == 404
@@ -45,13 +37,9 @@ def test_serve_is_ready_after_boot_and_stops_on_sigterm(db):
 
 
 def test_readyz_fails_while_the_database_is_away(db):
-    port = free_port()
-    p = db.popen("serve", EXO_HTTP_ADDR=f"127.0.0.1:{port}", EXO_MAINTENANCE_INTERVAL="1h")
+    p, port = db.serve()
     try:
-        for _ in range(200):
-            if get(port, "/readyz") == 200:
-                break
-            time.sleep(0.05)
+        assert get(port, "/readyz") == 200
         with db.server.admin() as c:  # the server goes away for this database
             c.execute("ALTER DATABASE %s ALLOW_CONNECTIONS false" % db.name)
             c.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
