@@ -58,8 +58,15 @@ import yaml
 
 HERE = Path(__file__).resolve().parent
 E2E = HERE.parent
-BRIDGE, BRIDGE_NET = "exokube0", ipaddress.ip_network("10.244.0.0/24")
-GATEWAY = "10.244.0.1"
+# EXO_E2E_NET=N (0 to 254, default 0) picks bridge exokubeN on 10.244.N.0/24,
+# so that two sandboxes with their kubelets can run on one machine at once.
+NET = int(os.environ.get("EXO_E2E_NET", "0"))
+if not 0 <= NET <= 254:
+    sys.exit("kubelet: EXO_E2E_NET must be 0 to 254")
+BRIDGE, BRIDGE_NET = f"exokube{NET}", ipaddress.ip_network(f"10.244.{NET}.0/24")
+GATEWAY = f"10.244.{NET}.1"
+# Pod network namespaces: stop.sh removes those of its own net only.
+NETNS_PREFIX = "exopod-" if NET == 0 else f"exopod{NET}-"
 API_RELAY_PORT = 6443
 # Users the images declare (compose_local.py has the same table).
 USERS = {70: "postgres", 65532: "exo"}
@@ -416,7 +423,7 @@ class PodWorker(threading.Thread):
         self.ns, self.name, self.uid = md["namespace"], md["name"], md["uid"]
         self.key = f"{self.ns}/{self.name}"
         self.dir = kl.dir / "pods" / f"{self.ns}_{self.name}_{self.uid}"
-        self.netns = "exopod-" + self.uid[:8]
+        self.netns = NETNS_PREFIX + self.uid[:8]
         self.ip = None
         self.volumes = None  # name -> host path, once set up
         self.containers = [Container(c) for c in pod["spec"]["containers"]]

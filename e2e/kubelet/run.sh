@@ -9,6 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 if [ -f "$dir/kubelet.pid" ] && kill -0 "$(cat "$dir/kubelet.pid")" 2>/dev/null; then
   echo "kubelet: already running (pid $(cat "$dir/kubelet.pid"))" >&2; exit 1
 fi
+echo "${EXO_E2E_NET:-0}" >"$dir/kubelet.net"
 # Its own session: stop.sh can then find every process it started by session.
 setsid python3 "$here/kubelet.py" "$dir" "$@" >>"$dir/kubelet.log" 2>&1 </dev/null &
 echo $! >"$dir/kubelet.pid"

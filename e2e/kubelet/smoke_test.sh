@@ -110,7 +110,8 @@ stopped=1
 left=""
 for p in $kpid $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
 check "no kubelet or container process left${left:+ (left:$left)}" test -z "$left"
-check "no pod network namespace left" test -z "$(ip netns list | grep '^exopod-')"
+net=${EXO_E2E_NET:-0}; prefix=exopod-; [ "$net" = 0 ] || prefix=exopod$net-
+check "no pod network namespace left" test -z "$(ip netns list | grep "^$prefix")"
 check "no process mentions $dir" test -z "$(pgrep -f -- "$dir")"
 rm -rf "$dir"
 finish

@@ -17,7 +17,10 @@ fi
 # Containers run in their own sessions (the kubelet stops them itself on
 # SIGTERM); whatever is still left runs in a pod network namespace.
 for p in $(session_pids "$pid"); do kill -KILL "$p" 2>/dev/null; done
-for ns in $(ip netns list 2>/dev/null | awk '/^exopod-/ {print $1}'); do
+# Only this kubelet's net (EXO_E2E_NET when it started, kept in DIR/kubelet.net).
+net=$(cat "$dir/kubelet.net" 2>/dev/null || echo 0)
+prefix=exopod-; [ "$net" = 0 ] || prefix=exopod$net-
+for ns in $(ip netns list 2>/dev/null | awk -v p="$prefix" 'index($1, p) == 1 {print $1}'); do
   for p in $(ip netns pids "$ns"); do kill -KILL "$p" 2>/dev/null; done
   ip netns del "$ns"
 done
