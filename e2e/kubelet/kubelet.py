@@ -253,21 +253,64 @@ class NodeAgent:
 # --------------------------------------------------------------------------
 # Local-path provisioner (admin credentials: nodes may not create PVs).
 
+STORAGE_CLASS, PROVISIONER = "standard", "exo.sandbox/local-path"
+
+
 class Provisioner:
     def __init__(self, kl):
         self.kl = kl
 
     def run(self):
+        try:
+            self.ensure_storage_class()
+        except Exception as e:
+            log("provisioner: storage class:", e)
         while not self.kl.stopping.is_set():
             try:
                 for pvc in self.kl.admin.get("/api/v1/persistentvolumeclaims")["items"]:
                     spec = pvc["spec"]
                     if spec.get("volumeName") or pvc["metadata"].get("deletionTimestamp"):
                         continue
+                    if spec.get("storageClassName") not in (None, "", STORAGE_CLASS):
+                        continue  # another provisioner's class
                     self.provision(pvc)
+                self.reclaim()
             except Exception as e:
                 log("provisioner:", e)
             self.kl.stopping.wait(2)
+
+    def ensure_storage_class(self):
+        """The default class, as kind's `standard`: claims without a class get
+        it (the DefaultStorageClass admission plugin), and install preflights
+        can find it."""
+        sc = {"apiVersion": "storage.k8s.io/v1", "kind": "StorageClass",
+              "metadata": {"name": STORAGE_CLASS, "annotations": {
+                  "storageclass.kubernetes.io/is-default-class": "true"}},
+              "provisioner": PROVISIONER, "reclaimPolicy": "Delete",
+              "volumeBindingMode": "Immediate"}
+        try:
+            self.kl.admin.request("POST", "/apis/storage.k8s.io/v1/storageclasses", sc)
+            log("provisioner: created StorageClass", STORAGE_CLASS)
+        except ApiError as e:
+            if e.status != 409:
+                raise
+
+    def reclaim(self):
+        """Released volumes of the Delete policy go, directory and all, as
+        the local-path provisioner does."""
+        pvs = self.kl.admin.get("/api/v1/persistentvolumes?labelSelector=exo.sandbox%2Fprovisioner%3Dlocal-path")
+        for pv in pvs["items"]:
+            if (pv.get("status", {}).get("phase") != "Released"
+                    or pv["spec"].get("persistentVolumeReclaimPolicy") != "Delete"):
+                continue
+            name = pv["metadata"]["name"]
+            shutil.rmtree(self.kl.dir / "volumes" / name, ignore_errors=True)
+            try:
+                self.kl.admin.request("DELETE", "/api/v1/persistentvolumes/" + name)
+                log("provisioner: deleted released volume", name)
+            except ApiError as e:
+                if e.status != 404:
+                    raise
 
     def provision(self, pvc):
         md, spec = pvc["metadata"], pvc["spec"]
@@ -280,7 +323,7 @@ class Provisioner:
               "spec": {"capacity": {"storage": spec["resources"]["requests"]["storage"]},
                        "accessModes": spec.get("accessModes") or ["ReadWriteOnce"],
                        "volumeMode": spec.get("volumeMode", "Filesystem"),
-                       "persistentVolumeReclaimPolicy": "Retain",
+                       "persistentVolumeReclaimPolicy": "Delete",
                        "storageClassName": spec.get("storageClassName") or "",
                        "hostPath": {"path": str(path), "type": "DirectoryOrCreate"},
                        "claimRef": {"kind": "PersistentVolumeClaim", "apiVersion": "v1",
