@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "install_cmd.h"
 #include "render_cmd.h"
 #include "version.h"
 
@@ -12,6 +13,7 @@ static void usage(FILE *f)
           "\n"
           "Commands:\n"
           "  render     print the Kubernetes manifests (or write them with -o DIR)\n"
+          "  install    apply them to the cluster and wait until Exo is ready\n"
           "\n"
           "  exo-install COMMAND --help   flags of a command\n"
           "  exo-install --version        print the version\n",
@@ -27,6 +29,8 @@ int main(int argc, char **argv)
     const char *cmd = argv[1];
     if (strcmp(cmd, "render") == 0)
         return render_cmd(argc - 1, argv + 1);
+    if (strcmp(cmd, "install") == 0)
+        return install_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("exo-install %s\n", EXO_VERSION);
         return 0;

@@ -118,7 +118,8 @@ static void add_secret_vars(cJSON *vars, const render_opts *o)
         free(key);
     }
     if (o->bundled_postgres && o->include_secrets) {
-        password = render_random_token(24, true);
+        password = o->postgres_password ? xstrdup(o->postgres_password)
+                                        : render_random_token(24, true);
         add_base64(vars, "postgresPasswordBase64", password);
         buf host = BUF_INIT;
         buf_printf(&host, "exo-postgres.%s.svc", o->namespace_);

@@ -25,6 +25,10 @@ typedef struct {
     int backend_replicas;
     int retention_days;
     bool include_secrets;
+    /* The bundled Postgres password to put in the Secrets instead of a
+     * fresh one: install passes the one a Secret already holds, so that the
+     * DSN matches the database it initialised. */
+    const char *postgres_password;
     shared_values shared; /* what the Compose file shares with the manifests */
 } render_opts;
 

@@ -1,0 +1,129 @@
+#include "cluster.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+const kube_resource KR_NAMESPACES = {"", "v1", "namespaces", false};
+const kube_resource KR_CRDS = {"apiextensions.k8s.io", "v1", "customresourcedefinitions", false};
+const kube_resource KR_SECRETS = {"", "v1", "secrets", true};
+const kube_resource KR_CONFIGMAPS = {"", "v1", "configmaps", true};
+const kube_resource KR_PVCS = {"", "v1", "persistentvolumeclaims", true};
+const kube_resource KR_PODS = {"", "v1", "pods", true};
+const kube_resource KR_EVENTS = {"", "v1", "events", true};
+const kube_resource KR_SERVICES = {"", "v1", "services", true};
+const kube_resource KR_SERVICEACCOUNTS = {"", "v1", "serviceaccounts", true};
+const kube_resource KR_STATEFULSETS = {"apps", "v1", "statefulsets", true};
+const kube_resource KR_DEPLOYMENTS = {"apps", "v1", "deployments", true};
+const kube_resource KR_ROLES = {"rbac.authorization.k8s.io", "v1", "roles", true};
+const kube_resource KR_ROLEBINDINGS = {"rbac.authorization.k8s.io", "v1", "rolebindings", true};
+const kube_resource KR_EXOCONTROLPLANES = {"exo.dev", "v1alpha1", "exocontrolplanes", true};
+const kube_resource KR_STORAGECLASSES = {"storage.k8s.io", "v1", "storageclasses", false};
+
+static const struct {
+    const char *api_version;
+    const char *kind;
+    const kube_resource *r;
+} kinds[] = {
+    {"v1", "Namespace", &KR_NAMESPACES},
+    {"apiextensions.k8s.io/v1", "CustomResourceDefinition", &KR_CRDS},
+    {"v1", "Secret", &KR_SECRETS},
+    {"v1", "ConfigMap", &KR_CONFIGMAPS},
+    {"v1", "PersistentVolumeClaim", &KR_PVCS},
+    {"v1", "Service", &KR_SERVICES},
+    {"v1", "ServiceAccount", &KR_SERVICEACCOUNTS},
+    {"apps/v1", "StatefulSet", &KR_STATEFULSETS},
+    {"apps/v1", "Deployment", &KR_DEPLOYMENTS},
+    {"rbac.authorization.k8s.io/v1", "Role", &KR_ROLES},
+    {"rbac.authorization.k8s.io/v1", "RoleBinding", &KR_ROLEBINDINGS},
+    {"exo.dev/v1alpha1", "ExoControlPlane", &KR_EXOCONTROLPLANES},
+};
+
+const kube_resource *cluster_resource_of(const char *api_version, const char *kind)
+{
+    if (!api_version || !kind)
+        return NULL;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++)
+        if (strcmp(kinds[i].api_version, api_version) == 0 && strcmp(kinds[i].kind, kind) == 0)
+            return kinds[i].r;
+    return NULL;
+}
+
+bool cluster_flag(cluster *c, int opt, const char *arg)
+{
+    if (opt == CLUSTER_OPT_KUBECONFIG)
+        c->kubeconfig = arg;
+    else if (opt == CLUSTER_OPT_CONTEXT)
+        c->context = arg;
+    else
+        return false;
+    return true;
+}
+
+int cluster_connect(cluster *c, exo_err *err)
+{
+    kube_config_opts o = {.kubeconfig = c->kubeconfig, .context = c->context};
+    if (kube_config_load(&c->cfg, &o, err) < 0)
+        return -1;
+    /* Short connect retries: an unreachable server fails in seconds. */
+    kube_client_opts co = {.timeout_ms = 30000};
+    if (kube_client_new(&c->client, c->cfg, &co, err) < 0) {
+        kube_config_free(c->cfg);
+        c->cfg = NULL;
+        return -1;
+    }
+    return 0;
+}
+
+void cluster_close(cluster *c)
+{
+    kube_client_free(c->client);
+    kube_config_free(c->cfg);
+    c->client = NULL;
+    c->cfg = NULL;
+}
+
+int cluster_parse_duration(const char *s, long *ms)
+{
+    static const struct {
+        const char *unit;
+        double ms;
+    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
+    const long week = 7L * 24 * 3600 * 1000;
+    double total = 0;
+    const char *p = s;
+    if (!*p)
+        return -1;
+    while (*p) {
+        if (!isdigit((unsigned char)*p))
+            return -1;
+        char *end;
+        errno = 0;
+        double v = strtod(p, &end);
+        if (errno || end == p)
+            return -1;
+        p = end;
+        if (!*p && p == s + strlen(s) && total == 0 && strspn(s, "0123456789") == strlen(s)) {
+            total = v * 1000; /* a bare number: seconds */
+            break;
+        }
+        size_t i;
+        for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+            size_t n = strlen(units[i].unit);
+            /* "ms" before "m": the table lists it first. */
+            if (strncmp(p, units[i].unit, n) == 0 && !isalpha((unsigned char)p[n]))
+                break;
+        }
+        if (i == sizeof units / sizeof units[0])
+            return -1;
+        total += v * units[i].ms;
+        p += strlen(units[i].unit);
+        if (total > (double)week)
+            return -1;
+    }
+    if (total < 1 || total > (double)week)
+        return -1;
+    *ms = (long)total;
+    return 0;
+}

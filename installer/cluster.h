@@ -1,0 +1,61 @@
+/* What every command that talks to a cluster shares: the --kubeconfig and
+ * --context flags, the client made from them, and --timeout durations. */
+#ifndef EXO_CLUSTER_H
+#define EXO_CLUSTER_H
+
+#include <getopt.h>
+#include <stdbool.h>
+
+#include "err.h"
+#include "kube_client.h"
+#include "kube_config.h"
+
+/* The field manager of everything exo-install applies. */
+#define CLUSTER_FIELD_MANAGER "exo-install"
+
+enum {
+    CLUSTER_OPT_KUBECONFIG = 600,
+    CLUSTER_OPT_CONTEXT,
+};
+
+typedef struct {
+    const char *kubeconfig;
+    const char *context;
+    kube_config *cfg;
+    kube_client *client;
+} cluster;
+
+/* The two flags, for a getopt_long table (no terminator). */
+#define CLUSTER_OPTIONS                                                                            \
+    {"kubeconfig", required_argument, NULL, CLUSTER_OPT_KUBECONFIG},                               \
+        {"context", required_argument, NULL, CLUSTER_OPT_CONTEXT}
+
+/* --help lines of those flags. */
+#define CLUSTER_USAGE                                                                              \
+    "      --kubeconfig FILE           kubeconfig to use (default $KUBECONFIG, then\n"             \
+    "                                  ~/.kube/config)\n"                                          \
+    "      --context NAME              kubeconfig context (default its current-context)\n"
+
+/* Takes a CLUSTER_OPT_* flag; false when opt is not one. */
+bool cluster_flag(cluster *c, int opt, const char *arg);
+
+/* Loads the kubeconfig and makes the client. Errors name the server or the
+ * file; they never hold a credential. */
+int cluster_connect(cluster *c, exo_err *err);
+void cluster_close(cluster *c);
+
+/* "10m", "90s", "1h30m", "500ms" (Go's time.ParseDuration units from ms to
+ * h); a bare number is seconds. Fails on anything else, on 0 and on more
+ * than a week. */
+int cluster_parse_duration(const char *s, long *ms);
+
+/* The resources the installer touches. */
+extern const kube_resource KR_NAMESPACES, KR_CRDS, KR_SECRETS, KR_CONFIGMAPS, KR_PVCS, KR_PODS,
+    KR_EVENTS, KR_SERVICES, KR_STATEFULSETS, KR_DEPLOYMENTS, KR_EXOCONTROLPLANES,
+    KR_STORAGECLASSES, KR_SERVICEACCOUNTS, KR_ROLES, KR_ROLEBINDINGS;
+
+/* The resource of a rendered object's apiVersion and kind, from the table
+ * above (no discovery request); NULL for a kind the installer never renders. */
+const kube_resource *cluster_resource_of(const char *api_version, const char *kind);
+
+#endif

@@ -1,0 +1,74 @@
+#include "dbcheck.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "dsn.h"
+#include "xalloc.h"
+
+/* libpq's messages for a server it never talked to; anything else came
+ * from the server (authentication, missing database, TLS verification). */
+static bool unreachable(const char *msg)
+{
+    static const char *const signs[] = {
+        "could not translate host name", "Connection refused", "could not connect to server",
+        "timeout expired", "No route to host", "Network is unreachable",
+        "Name or service not known", "Temporary failure in name resolution",
+    };
+    for (size_t i = 0; i < sizeof signs / sizeof signs[0]; i++)
+        if (strstr(msg, signs[i]))
+            return true;
+    return false;
+}
+
+/* The first line of libpq's message, redacted, without "connection to
+ * server at ... failed: " noise kept (it names the host, which helps). */
+static char *first_line(const char *msg)
+{
+    char *red = dsn_redact_text(msg);
+    size_t n = strlen(red);
+    while (n && (red[n - 1] == '\n' || red[n - 1] == ' '))
+        red[--n] = '\0';
+    for (char *p = red; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    return red;
+}
+
+int dbcheck_run(const char *dsn_text, const char *ca_file, FILE *warn, exo_err *err)
+{
+    const char *keys[4] = {"dbname", NULL, NULL, NULL};
+    const char *vals[4] = {dsn_text, NULL, NULL, NULL};
+    int n = 1;
+    keys[n] = "connect_timeout";
+    vals[n++] = "5";
+    if (ca_file) {
+        keys[n] = "sslrootcert";
+        vals[n++] = ca_file;
+    }
+    /* expand_dbname: the DSN is parsed, and the keywords after it win. */
+    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    int rc = 0;
+    if (!conn)
+        return err_set(err, "--db-dsn: out of memory connecting");
+    if (PQstatus(conn) != CONNECTION_OK) {
+        char *msg = first_line(PQerrorMessage(conn));
+        if (unreachable(msg))
+            fprintf(warn, "warning: --db-dsn: cannot reach the database from here (%s); "
+                          "installing anyway, the backend will connect from inside the cluster "
+                          "(--skip-db-check skips this check)\n",
+                    msg);
+        else
+            rc = err_set(err, "--db-dsn: the database refused the connection: %s", msg);
+        free(msg);
+    } else if (PQserverVersion(conn) < DBCHECK_MIN_VERSION) {
+        int v = PQserverVersion(conn);
+        rc = err_set(err, "--db-dsn: the server is PostgreSQL %d.%d; Exo needs 16 or newer",
+                     v / 10000, v % 10000);
+    }
+    PQfinish(conn);
+    return rc;
+}
