@@ -38,7 +38,8 @@ static char *first_line(const char *msg)
     return red;
 }
 
-int dbcheck_run(const char *dsn_text, const char *ca_file, FILE *warn, exo_err *err)
+int dbcheck_run(const char *dsn_text, const char *ca_file, FILE *warn, int *server_version,
+                exo_err *err)
 {
     const char *keys[4] = {"dbname", NULL, NULL, NULL};
     const char *vals[4] = {dsn_text, NULL, NULL, NULL};
@@ -56,18 +57,22 @@ int dbcheck_run(const char *dsn_text, const char *ca_file, FILE *warn, exo_err *
         return err_set(err, "--db-dsn: out of memory connecting");
     if (PQstatus(conn) != CONNECTION_OK) {
         char *msg = first_line(PQerrorMessage(conn));
-        if (unreachable(msg))
+        if (unreachable(msg)) {
+            rc = 1;
             fprintf(warn, "warning: --db-dsn: cannot reach the database from here (%s); "
                           "installing anyway, the backend will connect from inside the cluster "
                           "(--skip-db-check skips this check)\n",
                     msg);
-        else
+        } else {
             rc = err_set(err, "--db-dsn: the database refused the connection: %s", msg);
+        }
         free(msg);
     } else if (PQserverVersion(conn) < DBCHECK_MIN_VERSION) {
         int v = PQserverVersion(conn);
         rc = err_set(err, "--db-dsn: the server is PostgreSQL %d.%d; Exo needs 16 or newer",
                      v / 10000, v % 10000);
+    } else {
+        *server_version = PQserverVersion(conn);
     }
     PQfinish(conn);
     return rc;

@@ -422,8 +422,8 @@ static int wait_ready(install *in, const cJSON *doc, exo_err *err)
         if (progress_elapsed(in->pg) > in->deadline) {
             buf diag = BUF_INIT;
             readiness_diagnose(in->c, doc, &diag);
-            rc = err_set(err, "timed out after %.0fs waiting for %s in namespace %s (%s)%s%s",
-                         progress_elapsed(in->pg), what.ptr, in->ns, why.ptr,
+            rc = err_set(err, "timed out (--timeout %.0fs) waiting for %s in namespace %s (%s)%s%s",
+                         (double)in->io->timeout_ms / 1000.0, what.ptr, in->ns, why.ptr,
                          diag.len ? "\n" : "", diag.len ? diag.ptr : "");
             /* The diagnosis ends with a newline the message does not need. */
             size_t n = strlen(err->msg);
@@ -476,10 +476,13 @@ static int run(install *in, exo_err *err)
         return -1;
     progress_step(in->pg, "preflight passed: permissions, namespace %s, storage", in->ns);
     if (!a->opts.bundled_postgres && !in->io->skip_db_check) {
-        if (dbcheck_run(a->opts.db_dsn, a->ca_file, stderr, err) < 0)
+        int v = 0;
+        int rc = dbcheck_run(a->opts.db_dsn, a->ca_file, stderr, &v, err);
+        if (rc < 0)
             return -1;
-        progress_step(in->pg, "managed database checked (PostgreSQL 16 or newer, credentials "
-                              "accepted, or not reachable from here)");
+        if (rc == 0)
+            progress_step(in->pg, "managed database: PostgreSQL %d.%d, credentials accepted",
+                          v / 10000, v % 10000);
     }
     if (read_secrets(in, err) < 0 || render(in, err) < 0)
         return -1;

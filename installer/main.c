@@ -4,6 +4,9 @@
 #include <string.h>
 
 #include "install_cmd.h"
+#include "key_cmd.h"
+#include "status_cmd.h"
+#include "uninstall_cmd.h"
 #include "render_cmd.h"
 #include "version.h"
 
@@ -14,6 +17,9 @@ static void usage(FILE *f)
           "Commands:\n"
           "  render     print the Kubernetes manifests (or write them with -o DIR)\n"
           "  install    apply them to the cluster and wait until Exo is ready\n"
+          "  status     components, ready counts and conditions of an install\n"
+          "  uninstall  delete what install applied, keeping the data unless --purge\n"
+          "  key export print the encryption key, to store apart from the backups\n"
           "\n"
           "  exo-install COMMAND --help   flags of a command\n"
           "  exo-install --version        print the version\n",
@@ -31,6 +37,12 @@ int main(int argc, char **argv)
         return render_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "install") == 0)
         return install_cmd(argc - 1, argv + 1);
+    if (strcmp(cmd, "status") == 0)
+        return status_cmd(argc - 1, argv + 1);
+    if (strcmp(cmd, "uninstall") == 0)
+        return uninstall_cmd(argc - 1, argv + 1);
+    if (strcmp(cmd, "key") == 0)
+        return key_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {
         printf("exo-install %s\n", EXO_VERSION);
         return 0;
