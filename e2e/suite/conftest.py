@@ -1,0 +1,96 @@
+"""Shared by the e2e tests: the cluster (KUBECONFIG, set by e2e/suite.sh),
+the binaries, kubectl, and what differs between the two targets."""
+import base64
+import json
+import os
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+TARGET = os.environ.get("EXO_E2E_TARGET", "sandbox")
+KUBECONFIG = os.environ["KUBECONFIG"]
+EXO_INSTALL = os.environ["EXO_INSTALL"]
+# The controller runs only when the process kubelet has a binary for its
+# image (sandbox) or its image was loaded (kind).
+HAVE_CONTROLLER = TARGET == "kind" or bool(os.environ.get("EXO_CONTROLLER"))
+
+
+def kubectl(*args, check=True, input=None):
+    p = subprocess.run(["kubectl", "--kubeconfig", KUBECONFIG, "--request-timeout=30s", *args],
+                       capture_output=True, text=True, input=input)
+    if check and p.returncode != 0:
+        raise AssertionError(f"kubectl {' '.join(args)}: {p.stderr.strip()}")
+    return p
+
+
+def kjson(*args):
+    return json.loads(kubectl(*args, "-o", "json").stdout)
+
+
+def exo_install(*args, kubeconfig=None, timeout=900):
+    return subprocess.run([EXO_INSTALL, *args, "--kubeconfig", kubeconfig or KUBECONFIG],
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def secret_value(ns, name, key):
+    data = kjson("-n", ns, "get", "secret", name)["data"]
+    return base64.b64decode(data[key]).decode()
+
+
+def wait_for(what, fn, timeout=180):
+    end = time.time() + timeout
+    while True:
+        v = fn()
+        if v:
+            return v
+        if time.time() > end:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(1)
+
+
+def psql(ns, password, sql):
+    """Runs sql as the bundled database's user with password, from where the
+    target allows: the pod IP from the host (sandbox), kubectl exec (kind)."""
+    if TARGET == "kind":
+        p = kubectl("-n", ns, "exec", "exo-postgres-0", "--", "env", f"PGPASSWORD={password}",
+                    "psql", "-h", "127.0.0.1", "-U", "exo", "-d", "exo", "-XAtqc", sql,
+                    check=False)
+    else:
+        ip = kjson("-n", ns, "get", "pod", "exo-postgres-0")["status"]["podIP"]
+        p = subprocess.run(["psql", "-h", ip, "-U", "exo", "-d", "exo", "-XAtqc", sql],
+                           capture_output=True, text=True,
+                           env={**os.environ, "PGPASSWORD": password, "PGCONNECT_TIMEOUT": "5"})
+    return p
+
+
+def resource_versions(ns):
+    """kind/name -> resourceVersion of everything in ns and the CRD."""
+    out = {}
+    items = kjson("-n", ns, "get",
+                  "secrets,configmaps,pvc,serviceaccounts,services,statefulsets,deployments,"
+                  "roles,rolebindings,exocontrolplanes")["items"]
+    items.append(kjson("get", "crd", "exocontrolplanes.exo.dev"))
+    items.append(kjson("get", "namespace", ns))
+    for it in items:
+        out[f"{it['kind']}/{it['metadata']['name']}"] = it["metadata"]["resourceVersion"]
+    return out
+
+
+@pytest.fixture
+def scratch_kubeconfig(tmp_path):
+    """A kubeconfig like the user's, with one field changed by the test."""
+    cfg = json.loads(kubectl("config", "view", "--raw", "--flatten", "-o", "json").stdout)
+
+    def make(server=None, token=None):
+        c = json.loads(json.dumps(cfg))
+        if server:
+            c["clusters"][0]["cluster"]["server"] = server
+        if token:
+            c["users"][0]["user"] = {"token": token}
+        path = tmp_path / "kubeconfig"
+        path.write_text(json.dumps(c))
+        return str(path)
+    return make
