@@ -35,6 +35,7 @@ typedef struct {
     cJSON *docs;         /* the rendering, in apply order */
     cJSON *secrets;      /* name -> live Secret, for those that exist */
     cJSON *before;       /* "Kind/name" -> resourceVersion before this run */
+    cJSON *members;      /* group-kind -> the set's members of that kind before this run */
     char *old_gks;       /* the parent's group-kinds before this run; NULL: none */
     bool ns_created;     /* this install (or the first one) created the namespace */
     double deadline;     /* progress_elapsed() by which everything must be done */
@@ -334,7 +335,7 @@ static int remember_members(install *in, const char *gk, exo_err *err)
         free(k);
         free(kind);
     }
-    cJSON_Delete(items);
+    cJSON_AddItemToObject(in->members, gk, items);
     return 0;
 }
 
@@ -352,16 +353,11 @@ static bool rendered(const install *in, const char *gk, const char *name)
     return false;
 }
 
+/* Members listed before this run that the rendering no longer has. Those
+ * created by this run are all rendered, so the earlier list is enough. */
 static int prune_kind(install *in, const char *gk, exo_err *err)
 {
-    cJSON *items = NULL;
-    if (applyset_list(in->c, in->ns, in->id, gk, &items, err) < 0) {
-        if (is_not_found(err)) {
-            err_clear(err);
-            return 0;
-        }
-        return err_prefix(err, "listing %s to prune", gk);
-    }
+    const cJSON *items = cJSON_GetObjectItemCaseSensitive(in->members, gk);
     int rc = 0;
     const cJSON *it;
     cJSON_ArrayForEach(it, items)
@@ -393,7 +389,6 @@ static int prune_kind(install *in, const char *gk, exo_err *err)
         in->pruned++;
         progress_step(in->pg, "%s %s pruned (no longer rendered)", gk, name);
     }
-    cJSON_Delete(items);
     return rc;
 }
 
@@ -472,7 +467,7 @@ static int run(install *in, exo_err *err)
                   kube_config_context(cfg), version);
     free(version);
     preflight_opts po = {.namespace_ = in->ns, .storage_class = a->opts.storage_class, .need_delete = true};
-    if (preflight_run(c, &po, stderr, err) < 0)
+    if (preflight_permissions(c, &po, stderr, err) < 0)
         return -1;
     progress_step(in->pg, "preflight passed: permissions, namespace %s, storage", in->ns);
     if (!a->opts.bundled_postgres && !in->io->skip_db_check) {
@@ -488,6 +483,7 @@ static int run(install *in, exo_err *err)
         return -1;
     in->id = applyset_id(in->ns);
     in->before = cJSON_CreateObject();
+    in->members = cJSON_CreateObject();
     if (read_parent(in, err) < 0 || read_cluster_scoped(in, err) < 0)
         return -1;
     char *union_gks = applyset_group_kinds(in->docs, in->old_gks);
@@ -574,6 +570,7 @@ int install_run(cluster *cl, render_args *a, const install_opts *io, progress *p
     cJSON_Delete(in.docs);
     cJSON_Delete(in.secrets);
     cJSON_Delete(in.before);
+    cJSON_Delete(in.members);
     free(in.old_gks);
     free(in.id);
     return rc < 0 ? 1 : 0;

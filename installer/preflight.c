@@ -252,7 +252,12 @@ static int check_storage_class(kube_client *c, const char *name, FILE *warn, exo
 
 int preflight_run(kube_client *c, const preflight_opts *o, FILE *warn, exo_err *err)
 {
-    if (preflight_reach(c, NULL, err) < 0 || check_permissions(c, o, err) < 0 ||
+    return preflight_reach(c, NULL, err) < 0 ? -1 : preflight_permissions(c, o, warn, err);
+}
+
+int preflight_permissions(kube_client *c, const preflight_opts *o, FILE *warn, exo_err *err)
+{
+    if (check_permissions(c, o, err) < 0 ||
         check_namespace(c, o->namespace_, err) < 0 ||
         check_storage_class(c, o->storage_class, warn, err) < 0)
         return -1;

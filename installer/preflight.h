@@ -20,6 +20,9 @@ typedef struct {
  * written to warn. */
 int preflight_run(kube_client *c, const preflight_opts *o, FILE *warn, exo_err *err);
 
+/* preflight_run less the reachability check, for a caller that made it. */
+int preflight_permissions(kube_client *c, const preflight_opts *o, FILE *warn, exo_err *err);
+
 /* GET /version: reachability and credentials; *version (caller frees, may
  * be NULL) gets the server's gitVersion. The message says which. */
 int preflight_reach(kube_client *c, char **version, exo_err *err);
