@@ -74,8 +74,8 @@ def test_bundled_install_reaches_a_ready_postgres_16_with_the_generated_password
     p = exo_install("install", "--timeout", "10m", *WAIT)
     assert p.returncode == 0, p.stdout + p.stderr
     out = p.stdout
-    for step in ("preflight passed", "CustomResourceDefinition exocontrolplanes.exo.dev created, "
-                 "established", "Secret exo-encryption created", "StatefulSet exo-postgres created",
+    for step in ("preflight passed", "CustomResourceDefinition exocontrolplanes.exo.dev ",
+                 ", established", "Secret exo-encryption created", "StatefulSet exo-postgres created",
                  "ExoControlPlane exo created", "exo-install key export --namespace exo"):
         assert step in out, out
     if HAVE_CONTROLLER:
