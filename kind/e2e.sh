@@ -20,8 +20,9 @@
 #   EXO_INSTALL_FLAGS   extra flags for `exo-install install`
 #   EXO_E2E_ARTIFACTS   a directory: on failure, `kind export logs` goes there
 #   EXO_E2E_SUITE       the suite to run (default e2e/suite.sh)
-# Exit status: 0 the suite passed, 1 a step or the suite failed, 2 a tool is
-# missing or a bad argument.
+# Exit status: 0 the suite passed; 2 a tool is missing or a bad argument;
+# otherwise that of the step or suite that failed. The cluster is deleted
+# (also one it reused) unless --keep.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cluster=${KIND_CLUSTER_NAME:-exo-e2e}
@@ -67,7 +68,7 @@ kc=$work/kubeconfig
 created=0
 finish() {
   local rc=$?
-  if ((rc != 0)); then
+  if ((rc != 0)) && [ -s "$kc" ]; then
     say "failed (exit $rc); cluster state:"
     kubectl --kubeconfig "$kc" get nodes,pods,pvc -A -o wide >&2 || true
     kubectl --kubeconfig "$kc" -n exo get events --sort-by=.lastTimestamp >&2 || true
@@ -76,6 +77,8 @@ finish() {
     if [ -n "${EXO_E2E_ARTIFACTS:-}" ]; then
       kind export logs --name "$cluster" "$EXO_E2E_ARTIFACTS" >&2 || true
     fi
+  elif ((rc != 0)); then
+    say "failed (exit $rc)"
   fi
   if ((keep)); then
     say "kept cluster $cluster (kubeconfig: kind get kubeconfig --name $cluster; delete: kind delete cluster --name $cluster)"
@@ -104,6 +107,7 @@ kubectl --kubeconfig "$kc" wait --for=condition=Ready nodes --all --timeout=120s
 
 # 3. The images, tagged as exo-install renders them by default.
 mapfile -t refs < <("$root/scripts/build-images.sh" --print)
+((${#refs[@]} == 2)) || { say "scripts/build-images.sh --print gave no image references"; exit 1; }
 "$root/scripts/build-images.sh" >&2
 for ref in "${refs[@]}"; do
   say "loading $ref"
