@@ -19,9 +19,13 @@ BASH = shutil.which("bash")
 
 
 def shell_scripts():
-    out = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--cached", "--others", "--exclude-standard"],
-                         capture_output=True, text=True, check=True).stdout.split()
-    files = [ROOT / f for f in out if (ROOT / f).is_file()]
+    r = subprocess.run(["git", "-C", str(ROOT), "ls-files", "--cached", "--others", "--exclude-standard"],
+                       capture_output=True, text=True)
+    if r.returncode == 0:
+        files = [ROOT / f for f in r.stdout.split() if (ROOT / f).is_file()]
+    else:  # not a git checkout: every file but build trees and caches
+        skip = re.compile(r"^(build[^/]*|\.git|e2e/sandbox/\.bin)(/|$)|/node_modules/")
+        files = [p for p in ROOT.rglob("*") if p.is_file() and not skip.search(str(p.relative_to(ROOT)))]
     scripts = [f for f in files if f.suffix == ".sh" or
                (f.suffix == "" and f.read_bytes()[:32].startswith(b"#!/usr/bin/env bash"))]
     return sorted(set(scripts))
