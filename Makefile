@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 MAKEFLAGS  += --no-print-directory
 INSTALL    := $(BUILD)/installer/exo-install
 
-.PHONY: all deps build asan test test-unit test-asan demo manifests bench clean
+.PHONY: all deps build asan test test-unit test-asan demo manifests docs bench clean
 
 all: build
 
@@ -33,6 +33,10 @@ demo: build
 # Regenerates the checked-in GitOps manifests; a test fails when they are stale.
 manifests: build
 	@scripts/render-manifests.sh $(INSTALL)
+
+# Renders the architecture picture; a test fails when the SVG is stale.
+docs: deps
+	@dot -Tsvg docs/architecture.dot -o docs/architecture.svg
 
 bench: build
 	@bench/render.sh $(INSTALL)

