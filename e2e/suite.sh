@@ -35,6 +35,7 @@ else unset EXO_CONTROLLER; fi
 export SANDBOX_BIN=${SANDBOX_BIN:-$root/e2e/sandbox/.bin/sandbox}
 [ -x "$SANDBOX_BIN" ] || unset SANDBOX_BIN
 dir=$(mktemp -d /tmp/exo-e2e.XXXXXX)
+# shellcheck disable=SC2317  # called by the EXIT trap
 stop_all() {
   "$root/e2e/kubelet/stop.sh" "$dir" >/dev/null 2>&1 || true
   "$root/e2e/sandbox/down.sh" "$dir" >/dev/null 2>&1 || true
