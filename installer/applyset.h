@@ -7,8 +7,9 @@
  *     tooling (exo-install/VERSION);
  *   - each namespaced member labelled applyset.kubernetes.io/part-of=<id>.
  * The id is kubectl's: "applyset-" + base64url(sha256(name.namespace.kind.group))
- * + "-v1", so `kubectl apply --prune --applyset=configmaps/exo-install`
- * recognises the set. The Namespace and the CRD are not members: one is the
+ * + "-v1", so tools that read ApplySets recognise it (and kubectl, as the
+ * KEP asks, refuses to prune a set whose tooling annotation is not its own).
+ * The Namespace and the CRD are not members: one is the
  * set's home, the other is shared by every install on the cluster; neither
  * may ever be pruned. */
 #ifndef EXO_APPLYSET_H

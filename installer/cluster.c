@@ -1,7 +1,6 @@
 #include "cluster.h"
 
 #include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -84,45 +83,63 @@ void cluster_close(cluster *c)
     c->cfg = NULL;
 }
 
+/* Digits with an optional fraction ("1", "1.5"); no sign, exponent or
+ * hex, which strtod would take. */
+static const char *parse_number(const char *p, double *v)
+{
+    const char *start = p;
+    double x = 0, scale = 1;
+    while (isdigit((unsigned char)*p))
+        x = x * 10 + (*p++ - '0');
+    if (p == start)
+        return NULL;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return NULL;
+        while (isdigit((unsigned char)*p)) {
+            scale /= 10;
+            x += (*p++ - '0') * scale;
+        }
+    }
+    *v = x;
+    return p;
+}
+
 int cluster_parse_duration(const char *s, long *ms)
 {
     static const struct {
         const char *unit;
         double ms;
     } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-    const long week = 7L * 24 * 3600 * 1000;
+    const double week = 7.0 * 24 * 3600 * 1000;
     double total = 0;
     const char *p = s;
-    if (!*p)
-        return -1;
-    while (*p) {
-        if (!isdigit((unsigned char)*p))
-            return -1;
-        char *end;
-        errno = 0;
-        double v = strtod(p, &end);
-        if (errno || end == p)
-            return -1;
-        p = end;
-        if (!*p && p == s + strlen(s) && total == 0 && strspn(s, "0123456789") == strlen(s)) {
-            total = v * 1000; /* a bare number: seconds */
-            break;
+    if (strspn(s, "0123456789") == strlen(s) && *s) { /* a bare number: seconds */
+        double v;
+        parse_number(s, &v);
+        total = v * 1000;
+    } else {
+        while (*p) {
+            double v;
+            if (!(p = parse_number(p, &v)))
+                return -1;
+            size_t i, n = 0;
+            /* "ms" is listed before "m", so "5ms" is not 5 minutes and "s". */
+            for (i = 0; i < sizeof units / sizeof units[0]; i++) {
+                n = strlen(units[i].unit);
+                if (strncmp(p, units[i].unit, n) == 0 && !isalpha((unsigned char)p[n]))
+                    break;
+            }
+            if (i == sizeof units / sizeof units[0])
+                return -1;
+            total += v * units[i].ms;
+            p += n;
+            if (total > week)
+                return -1;
         }
-        size_t i;
-        for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-            size_t n = strlen(units[i].unit);
-            /* "ms" before "m": the table lists it first. */
-            if (strncmp(p, units[i].unit, n) == 0 && !isalpha((unsigned char)p[n]))
-                break;
-        }
-        if (i == sizeof units / sizeof units[0])
-            return -1;
-        total += v * units[i].ms;
-        p += strlen(units[i].unit);
-        if (total > (double)week)
-            return -1;
     }
-    if (total < 1 || total > (double)week)
+    if (total < 1 || total > week)
         return -1;
     *ms = (long)total;
     return 0;

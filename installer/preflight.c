@@ -74,7 +74,7 @@ static bool list_has(const cJSON *arr, const char *want)
 
 /* Whether the rules of a SelfSubjectRulesReview allow verb on group/resource.
  * Rules limited to resourceNames are not counted (create cannot be). */
-static bool rules_allow(const cJSON *rules, const char *group, const char *resource, const char *verb)
+bool preflight_rules_allow(const cJSON *rules, const char *group, const char *resource, const char *verb)
 {
     const cJSON *r;
     cJSON_ArrayForEach(r, rules)
@@ -147,7 +147,7 @@ static int check_permissions(kube_client *c, const preflight_opts *o, exo_err *e
         for (size_t v = 0; v < 4 && n->verbs[v] && rc == 0; v++) {
             /* Namespaced rules hold only in the namespace; cluster-scoped
              * resources are asked about one by one. */
-            if (n->namespaced && rules && rules_allow(rules, n->group, n->resource, n->verbs[v]))
+            if (n->namespaced && rules && preflight_rules_allow(rules, n->group, n->resource, n->verbs[v]))
                 continue;
             bool allowed = false;
             if (access_review(c, n, n->verbs[v], o->namespace_, &allowed, err) < 0) {

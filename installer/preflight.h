@@ -5,7 +5,10 @@
 #ifndef EXO_PREFLIGHT_H
 #define EXO_PREFLIGHT_H
 
+#include <stdbool.h>
 #include <stdio.h>
+
+#include <cjson/cJSON.h>
 
 #include "err.h"
 #include "kube_client.h"
@@ -19,6 +22,11 @@ typedef struct {
 /* err names the first thing missing. Warnings (no default StorageClass) are
  * written to warn. */
 int preflight_run(kube_client *c, const preflight_opts *o, FILE *warn, exo_err *err);
+
+/* Whether the resourceRules of a SelfSubjectRulesReview allow verb on
+ * group/resource; rules limited to resourceNames do not count. */
+bool preflight_rules_allow(const cJSON *rules, const char *group, const char *resource,
+                           const char *verb);
 
 /* preflight_run less the reachability check, for a caller that made it. */
 int preflight_permissions(kube_client *c, const preflight_opts *o, FILE *warn, exo_err *err);

@@ -93,6 +93,37 @@ static bool workload_ready(const cJSON *obj, bool deployment, buf *why)
     return ready >= want && rolled;
 }
 
+void readiness_of(const cJSON *live, bool *ready, buf *why)
+{
+    *ready = false;
+    const char *k = kind_of(live);
+    const cJSON *st = at(live, "status");
+    if (strcmp(k, "CustomResourceDefinition") == 0) {
+        *ready = condition_true(st, "Established");
+        buf_puts(why, *ready ? "established" : "not established yet");
+    } else if (strcmp(k, "StatefulSet") == 0 || strcmp(k, "Deployment") == 0) {
+        *ready = workload_ready(live, strcmp(k, "Deployment") == 0, why);
+    } else if (strcmp(k, "ExoControlPlane") == 0) {
+        const cJSON *cond = condition(st, "Ready");
+        if (!cond) {
+            buf_puts(why, "no status yet (is exo-controller running?)");
+            return;
+        }
+        const char *reason = str(cond, "reason"), *msg = str(cond, "message");
+        *ready = condition_true(st, "Ready") && observed(live);
+        buf_printf(why, "Ready=%s", str(cond, "status") ? str(cond, "status") : "?");
+        if (reason)
+            buf_printf(why, " %s", reason);
+        if (msg && *msg && !*ready)
+            buf_printf(why, ": %s", msg);
+        if (condition_true(st, "Ready") && !observed(live))
+            buf_puts(why, " (for an older generation)");
+    } else {
+        *ready = true;
+        buf_puts(why, "exists");
+    }
+}
+
 int readiness_check(kube_client *c, const cJSON *doc, bool *ready, buf *why, exo_err *err)
 {
     *ready = false;
@@ -111,32 +142,7 @@ int readiness_check(kube_client *c, const cJSON *doc, bool *ready, buf *why, exo
         }
         return -1;
     }
-    const char *k = kind_of(doc);
-    const cJSON *st = at(live, "status");
-    if (strcmp(k, "CustomResourceDefinition") == 0) {
-        *ready = condition_true(st, "Established");
-        buf_puts(why, *ready ? "established" : "not established yet");
-    } else if (strcmp(k, "StatefulSet") == 0 || strcmp(k, "Deployment") == 0) {
-        *ready = workload_ready(live, strcmp(k, "Deployment") == 0, why);
-    } else if (strcmp(k, "ExoControlPlane") == 0) {
-        const cJSON *cond = condition(st, "Ready");
-        if (!cond) {
-            buf_puts(why, "no status yet (is exo-controller running?)");
-        } else {
-            const char *reason = str(cond, "reason"), *msg = str(cond, "message");
-            *ready = condition_true(st, "Ready") && observed(live);
-            buf_printf(why, "Ready=%s", str(cond, "status") ? str(cond, "status") : "?");
-            if (reason)
-                buf_printf(why, " %s", reason);
-            if (msg && *msg && !*ready)
-                buf_printf(why, ": %s", msg);
-            if (condition_true(st, "Ready") && !observed(live))
-                buf_puts(why, " (for an older generation)");
-        }
-    } else {
-        *ready = true;
-        buf_puts(why, "exists");
-    }
+    readiness_of(live, ready, why);
     cJSON_Delete(live);
     return 0;
 }

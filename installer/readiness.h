@@ -20,6 +20,9 @@ bool readiness_awaited(const cJSON *doc);
  * cannot be read; a missing object is "not found", not ready. */
 int readiness_check(kube_client *c, const cJSON *doc, bool *ready, buf *why, exo_err *err);
 
+/* The rules themselves, on a live object (kind set). */
+void readiness_of(const cJSON *live, bool *ready, buf *why);
+
 /* Why a workload or the ExoControlPlane is not ready, for a timeout message:
  * its pods' phase and container states and the last events of the object
  * and its pods, one per line, each starting with "  ". */
