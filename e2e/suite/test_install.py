@@ -163,7 +163,7 @@ def test_purge_removes_everything():
 
 def test_switching_to_a_managed_database_prunes_the_bundled_one(tmp_path):
     sys.path.insert(0, str(ROOT / "backend/tests/integration"))
-    from pgserver import PgServer
+    from pgserver import PgServer, fake_server
     # Reachable from the installer and, on the sandbox, from the pods (the
     # bridge's gateway address is the host).
     gateway = None
@@ -182,6 +182,15 @@ def test_switching_to_a_managed_database_prunes_the_bundled_one(tmp_path):
         good = f"host={host} port={server.port} user=exo password={server.APP_PASSWORD} " \
                f"dbname={db} sslmode=disable"
         bad = good.replace(server.APP_PASSWORD, "Wr0ng-pw-123")
+        old = fake_server("15.4")
+        try:
+            p = exo_install("install", "--postgres=false", "--wait=false", "--db-dsn",
+                            f"host=127.0.0.1 port={old.getsockname()[1]} user=exo "
+                            "password=x dbname=exo sslmode=disable")
+        finally:
+            old.close()
+        line = one_line_error(p)
+        assert "the server is PostgreSQL 15.4; Exo needs 16 or newer" in line, line
         p = exo_install("install", "--postgres=false", "--db-dsn", bad, "--wait=false")
         line = one_line_error(p)
         assert "password authentication failed" in line and "Wr0ng-pw-123" not in line, line

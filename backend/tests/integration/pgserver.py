@@ -6,7 +6,9 @@ scripts/install-postgres.sh.
 import os
 import shutil
 import socket
+import struct
 import subprocess
+import threading
 import tempfile
 from pathlib import Path
 
@@ -96,3 +98,39 @@ class PgServer:
                     f"{dbname}?sslmode=disable")
         return (f"host=127.0.0.1 port={port} user={self.APP_USER} "
                 f"password={self.APP_PASSWORD} dbname={dbname} sslmode=disable")
+
+
+def fake_server(version):
+    """A socket that answers a libpq startup as a PostgreSQL of `version`
+    would: no authentication, its parameters, ready."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(4)
+
+    def msg(kind, body):
+        return kind + struct.pack("!I", len(body) + 4) + body
+
+    def serve():
+        while True:
+            try:
+                conn, _ = srv.accept()
+            except OSError:
+                return
+            with conn:
+                n = struct.unpack("!I", conn.recv(4))[0]
+                body = conn.recv(n - 4)
+                if struct.unpack("!I", body[:4])[0] == 80877103:  # SSLRequest
+                    conn.sendall(b"N")
+                    n = struct.unpack("!I", conn.recv(4))[0]
+                    conn.recv(n - 4)
+                reply = msg(b"R", struct.pack("!I", 0))
+                for k, v in [("server_version", version), ("server_encoding", "UTF8"),
+                             ("client_encoding", "UTF8"), ("integer_datetimes", "on"),
+                             ("standard_conforming_strings", "on")]:
+                    reply += msg(b"S", k.encode() + b"\0" + v.encode() + b"\0")
+                reply += msg(b"K", struct.pack("!II", 1, 2)) + msg(b"Z", b"I")
+                conn.sendall(reply)
+                conn.recv(1024)
+
+    threading.Thread(target=serve, daemon=True).start()
+    return srv

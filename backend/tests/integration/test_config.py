@@ -1,13 +1,9 @@
 """Bad configuration stops the boot with one clear line: no password, no
 key, a non-zero exit, nothing written."""
-import socket
-import struct
-import threading
-
 import pytest
 
 from conftest import new_key
-from pgserver import free_port
+from pgserver import fake_server, free_port
 
 PASSWORD = "Sup3r-s3cret-pw"
 
@@ -82,42 +78,6 @@ def test_wrong_key_on_an_existing_database_is_refused_and_writes_nothing(db):
         assert_refused(db.run(*cmd, check=False, EXO_ENCRYPTION_KEY=wrong),
                        "EXO_ENCRYPTION_KEY does not match")
     assert db.query("SELECT count(*) FROM exo_keyring_keys")[0][0] == 1
-
-
-def fake_server(version):
-    """A socket that answers a libpq startup as a PostgreSQL of `version`
-    would: no authentication, its parameters, ready."""
-    srv = socket.socket()
-    srv.bind(("127.0.0.1", 0))
-    srv.listen(4)
-
-    def msg(kind, body):
-        return kind + struct.pack("!I", len(body) + 4) + body
-
-    def serve():
-        while True:
-            try:
-                conn, _ = srv.accept()
-            except OSError:
-                return
-            with conn:
-                n = struct.unpack("!I", conn.recv(4))[0]
-                body = conn.recv(n - 4)
-                if struct.unpack("!I", body[:4])[0] == 80877103:  # SSLRequest
-                    conn.sendall(b"N")
-                    n = struct.unpack("!I", conn.recv(4))[0]
-                    conn.recv(n - 4)
-                reply = msg(b"R", struct.pack("!I", 0))
-                for k, v in [("server_version", version), ("server_encoding", "UTF8"),
-                             ("client_encoding", "UTF8"), ("integer_datetimes", "on"),
-                             ("standard_conforming_strings", "on")]:
-                    reply += msg(b"S", k.encode() + b"\0" + v.encode() + b"\0")
-                reply += msg(b"K", struct.pack("!II", 1, 2)) + msg(b"Z", b"I")
-                conn.sendall(reply)
-                conn.recv(1024)
-
-    threading.Thread(target=serve, daemon=True).start()
-    return srv
 
 
 def test_server_older_than_16_is_refused(db):
