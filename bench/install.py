@@ -110,6 +110,10 @@ def main():
               "reads, the ApplySet listing for pruning and the CRD wait; kubectl's include "
               "discovery.")
     finally:
+        for i in range(RUNS):  # the bench's namespaces, on a cluster it did not start
+            for ns in (f"bench-e{i}", f"bench-k{i}"):
+                subprocess.run(["kubectl", "--kubeconfig", kc, "delete", "namespace", ns,
+                                "--ignore-not-found", "--wait=false"], capture_output=True)
         if sandbox:
             subprocess.run([str(ROOT / "e2e/sandbox/down.sh"), sandbox], capture_output=True)
 
