@@ -430,7 +430,7 @@ static int wait_ready(install *in, const cJSON *doc, exo_err *err)
         }
         progress_waiting(in->pg, what.ptr, why.ptr);
         buf_free(&why);
-        sleep_ms(pause);
+        progress_sleep(in->pg, pause);
         if (pause < 2000)
             pause *= 2;
     }

@@ -8,6 +8,8 @@
 #include "buf.h"
 #include "xalloc.h"
 
+static const char frames[] = "|/-\\";
+
 void progress_init(progress *p, FILE *out)
 {
     memset(p, 0, sizeof *p);
@@ -20,10 +22,15 @@ void progress_init(progress *p, FILE *out)
 
 void progress_free(progress *p)
 {
-    if (p->spinner_shown)
+    if (p->spinner_shown) {
         fputs("\r\033[K", p->out);
+        fflush(p->out); /* before a message on stderr */
+        p->spinner_shown = false;
+    }
     free(p->last_wait);
     p->last_wait = NULL;
+    free(p->spin_line);
+    p->spin_line = NULL;
 }
 
 double progress_elapsed(const progress *p)
@@ -37,6 +44,7 @@ static void clear_spinner(progress *p)
 {
     if (p->spinner_shown) {
         fputs("\r\033[K", p->out);
+        fflush(p->out);
         p->spinner_shown = false;
     }
 }
@@ -58,11 +66,14 @@ void progress_step(progress *p, const char *fmt, ...)
 void progress_waiting(progress *p, const char *what, const char *why)
 {
     if (p->tty) {
-        static const char frames[] = "|/-\\";
         fprintf(p->out, "\r\033[K[%6.1fs] %c %s: %s", progress_elapsed(p), frames[p->spin++ % 4],
                 what, why);
         fflush(p->out);
         p->spinner_shown = true;
+        buf line = BUF_INIT;
+        buf_printf(&line, "%s: %s", what, why);
+        free(p->spin_line);
+        p->spin_line = buf_detach(&line);
         return;
     }
     buf line = BUF_INIT;
@@ -74,4 +85,19 @@ void progress_waiting(progress *p, const char *what, const char *why)
         p->last_wait = buf_detach(&line);
     }
     buf_free(&line);
+}
+
+void progress_sleep(progress *p, long ms)
+{
+    while (ms > 0) {
+        long step = p->tty && p->spinner_shown && ms > 100 ? 100 : ms;
+        struct timespec ts = {step / 1000, (step % 1000) * 1000000L};
+        nanosleep(&ts, NULL);
+        ms -= step;
+        if (p->tty && p->spinner_shown && p->spin_line && ms > 0) {
+                fprintf(p->out, "\r\033[K[%6.1fs] %c %s", progress_elapsed(p), frames[p->spin++ % 4],
+                    p->spin_line);
+            fflush(p->out);
+        }
+    }
 }

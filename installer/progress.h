@@ -15,6 +15,7 @@ typedef struct {
     unsigned spin;
     bool spinner_shown;
     char *last_wait; /* the last waiting line printed without a terminal */
+    char *spin_line; /* what the spinner shows, to redraw it while sleeping */
 } progress;
 
 void progress_init(progress *p, FILE *out);
@@ -28,5 +29,8 @@ void progress_step(progress *p, const char *fmt, ...) __attribute__((format(prin
 
 /* Waiting for something: "what" stays, "why" is its current state. */
 void progress_waiting(progress *p, const char *what, const char *why);
+
+/* Sleeps ms; on a terminal the spinner keeps turning meanwhile. */
+void progress_sleep(progress *p, long ms);
 
 #endif

@@ -199,7 +199,9 @@ static void events_of(kube_client *c, const char *ns, const char *kind, const ch
         if (k)
             qsort(lines, (size_t)k, sizeof *lines, by_time);
         for (int i = 0; i < k; i++) {
-            if (i >= k - MAX_EVENTS)
+            /* The same event twice (two Event objects) is shown once. */
+            bool repeat = i + 1 < k && strcmp(lines[i] + 32, lines[i + 1] + 32) == 0;
+            if (i >= k - MAX_EVENTS && !repeat)
                 buf_printf(out, "  %s\n", lines[i] + 32);
             free(lines[i]);
         }

@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "applyset.h"
 #include "buf.h"
@@ -147,12 +146,6 @@ static int delete_kind(uninstall *u, size_t i, const char *selector, exo_err *er
     return rc;
 }
 
-static void sleep_ms(long ms)
-{
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* Polls until a deleted object is gone. */
 static int wait_gone(uninstall *u, const kube_resource *r, const char *ns, const char *what,
                      const char *name, exo_err *err)
@@ -178,7 +171,7 @@ static int wait_gone(uninstall *u, const kube_resource *r, const char *ns, const
             break;
         }
         progress_waiting(u->pg, label.ptr, "deleting");
-        sleep_ms(500);
+        progress_sleep(u->pg, 500);
     }
     buf_free(&label);
     return rc;
