@@ -4,11 +4,12 @@
 #   2. creates the kind cluster (kind/cluster.yaml), or reuses it if it exists;
 #   3. builds the images (scripts/build-images.sh) and loads them into the
 #      cluster's node with `kind load docker-image`;
-#   4. builds exo-install (CMake) and runs `exo-install install` against the
-#      cluster, with the loaded image references (tagged with the version, so
-#      the rendered imagePullPolicy is IfNotPresent: the node never pulls them);
+#   4. builds exo-install (CMake);
 #   5. runs e2e/suite.sh with EXO_E2E_TARGET=kind, the same assertions that
-#      run against the sandbox cluster;
+#      run against the sandbox cluster: its tests run `exo-install install`
+#      (fresh, again, uninstall, --purge, managed) with the loaded image
+#      references in EXO_INSTALL_FLAGS (tagged with the version, so the
+#      rendered imagePullPolicy is IfNotPresent: the node never pulls them);
 #   6. deletes the cluster, unless --keep.
 #
 # Usage: kind/e2e.sh [--keep]
@@ -17,7 +18,7 @@
 #   KIND_NODE_IMAGE     kindest/node image (default: the kind release's own)
 #   EXO_INSTALL         a built exo-install to use (default: build it in BUILD)
 #   BUILD               CMake build directory (default: build)
-#   EXO_INSTALL_FLAGS   extra flags for `exo-install install`
+#   EXO_INSTALL_FLAGS   extra flags for every `exo-install install` of the suite
 #   EXO_E2E_ARTIFACTS   a directory: on failure, `kind export logs` goes there
 #   EXO_E2E_SUITE       the suite to run (default e2e/suite.sh)
 # Exit status: 0 the suite passed; 2 a tool is missing or a bad argument;
@@ -121,7 +122,7 @@ for ref in "${refs[@]}"; do
   esac
 done
 
-# 4. exo-install, then the control plane on the cluster.
+# 4. exo-install, for the suite.
 if [ -z "${EXO_INSTALL:-}" ]; then
   build=${BUILD:-$root/build}
   say "building exo-install in $build"
@@ -129,12 +130,8 @@ if [ -z "${EXO_INSTALL:-}" ]; then
   cmake --build "$build" --target exo-install -j "${JOBS:-2}" >&2
   EXO_INSTALL=$build/installer/exo-install
 fi
-read -r -a install_flags <<<"${EXO_INSTALL_FLAGS:-}"
-say "exo-install install"
-KUBECONFIG=$kc "$EXO_INSTALL" install \
-  --backend-image "$backend_image" --controller-image "$controller_image" \
-  "${install_flags[@]}"
+flags="--backend-image $backend_image --controller-image $controller_image ${EXO_INSTALL_FLAGS:-}"
 
-# 5. The suite, as against the sandbox.
+# 5. The suite, as against the sandbox; it installs.
 say "running $suite against kind"
-EXO_E2E_TARGET=kind KUBECONFIG=$kc EXO_INSTALL=$EXO_INSTALL "$suite"
+EXO_E2E_TARGET=kind KUBECONFIG=$kc EXO_INSTALL=$EXO_INSTALL EXO_INSTALL_FLAGS=$flags "$suite"

@@ -30,8 +30,13 @@ def kjson(*args):
     return json.loads(kubectl(*args, "-o", "json").stdout)
 
 
+# Flags for every install, e.g. kind/e2e.sh's image references.
+INSTALL_FLAGS = os.environ.get("EXO_INSTALL_FLAGS", "").split()
+
+
 def exo_install(*args, kubeconfig=None, timeout=900):
-    return subprocess.run([EXO_INSTALL, *args, "--kubeconfig", kubeconfig or KUBECONFIG],
+    extra = INSTALL_FLAGS if args and args[0] == "install" else []
+    return subprocess.run([EXO_INSTALL, *args, *extra, "--kubeconfig", kubeconfig or KUBECONFIG],
                           capture_output=True, text=True, timeout=timeout)
 
 
