@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ctype.h>
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -75,22 +74,79 @@ int casts_path(buf *out, const char *dir, int64_t session_id, exo_err *err)
 
 /* ---- validation of one complete line ---- */
 
-/* The offset of the first byte that is not well-formed UTF-8 (overlong
- * forms, surrogates and code points past U+10FFFF included) or is a control
- * character JSON allows nowhere; n when there is none. Lines are checked
- * whole, so a sequence split across chunks has been joined by now. */
+/* The length (2 to 4) of the well-formed multi-byte UTF-8 sequence at s,
+ * whose first byte is >= 0x80; 0 when it is not one (overlong forms,
+ * surrogates, code points past U+10FFFF, or cut short by the end at n). */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned c = s[0];
+    size_t need;
+    unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+    if (c >= 0xC2 && c <= 0xDF) {
+        need = 1;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        need = 2;
+        lo = c == 0xE0 ? 0xA0 : 0x80;
+        hi = c == 0xED ? 0x9F : 0xBF;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        need = 3;
+        lo = c == 0xF0 ? 0x90 : 0x80;
+        hi = c == 0xF4 ? 0x8F : 0xBF;
+    } else {
+        return 0;
+    }
+    if (n - 1 < need || s[1] < lo || s[1] > hi)
+        return 0;
+    for (size_t k = 2; k <= need; k++)
+        if ((s[k] & 0xC0) != 0x80)
+            return 0;
+    return need + 1;
+}
+
+#define ONES 0x0101010101010101ULL
+#define HIGHS 0x8080808080808080ULL
+
+/* High bit set in each byte of v below b (b <= 0x80), exact for the lowest
+ * such byte; bytes above it may be flagged falsely (borrows), which only
+ * matters to callers that look past the first. */
+static uint64_t bytes_below(uint64_t v, unsigned char b)
+{
+    return (v - ONES * b) & ~v & HIGHS;
+}
+
+static uint64_t bytes_equal(uint64_t v, unsigned char b)
+{
+    return bytes_below(v ^ (ONES * b), 1);
+}
+
+/* The index of the lowest flagged byte of a non-zero mask from the
+ * functions above, v having been loaded with memcpy from memory. */
+static size_t first_flagged(uint64_t mask)
+{
+#if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    return (size_t)__builtin_ctzll(mask) / 8;
+#else
+    unsigned char b[8];
+    memcpy(b, &mask, 8);
+    size_t i = 0;
+    while (!(b[i] & 0x80))
+        i++;
+    return i;
+#endif
+}
+
+/* The offset of the first byte that is not well-formed UTF-8 or is a
+ * control character JSON allows nowhere; n when there is none. Lines are
+ * checked whole, so a sequence split across chunks has been joined by now. */
 static size_t bad_byte(const unsigned char *s, size_t n)
 {
     size_t i = 0;
     while (i < n) {
-        /* Eight plain ASCII bytes at a time (no high bit, none below 0x20):
-         * recordings are mostly that, and byte by byte this was a fifth of
-         * an upload's cost. */
+        /* Eight plain ASCII bytes at a time (no high bit, none below 0x20). */
         while (n - i >= 8) {
             uint64_t v;
             memcpy(&v, s + i, 8);
-            if ((v & 0x8080808080808080ULL) ||
-                ((v - 0x2020202020202020ULL) & ~v & 0x8080808080808080ULL))
+            if ((v & HIGHS) || bytes_below(v, 0x20))
                 break;
             i += 8;
         }
@@ -103,29 +159,32 @@ static size_t bad_byte(const unsigned char *s, size_t n)
             i++;
             continue;
         }
-        size_t need;
-        unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-        if (c >= 0xC2 && c <= 0xDF) {
-            need = 1;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            need = 2;
-            lo = c == 0xE0 ? 0xA0 : 0x80;
-            hi = c == 0xED ? 0x9F : 0xBF;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            need = 3;
-            lo = c == 0xF0 ? 0x90 : 0x80;
-            hi = c == 0xF4 ? 0x8F : 0xBF;
-        } else {
+        size_t k = utf8_seq(s + i, n - i);
+        if (k == 0)
             return i;
-        }
-        if (n - i - 1 < need || s[i + 1] < lo || s[i + 1] > hi)
-            return i;
-        for (size_t k = 2; k <= need; k++)
-            if ((s[i + k] & 0xC0) != 0x80)
-                return i;
-        i += need + 1;
+        i += k;
     }
     return n;
+}
+
+/* The length of the run at s of string text that needs no second look:
+ * printable ASCII other than '"' and '\\'. It stops at a quote, a
+ * backslash, a control character or a byte >= 0x80 (UTF-8 to check). */
+static size_t plain_text(const unsigned char *s, size_t n)
+{
+    size_t i = 0;
+    while (n - i >= 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        uint64_t stop =
+            (v & HIGHS) | bytes_below(v, 0x20) | bytes_equal(v, '"') | bytes_equal(v, '\\');
+        if (stop)
+            return i + first_flagged(stop);
+        i += 8;
+    }
+    while (i < n && s[i] >= 0x20 && s[i] < 0x80 && s[i] != '"' && s[i] != '\\')
+        i++;
+    return i;
 }
 
 __attribute__((format(printf, 3, 4))) static int bad_line(casts_writer *w, exo_err *err,
@@ -225,76 +284,97 @@ static int check_event(casts_writer *w, const cJSON *e, exo_err *err)
     return 0;
 }
 
-/* The double strtod (and so cJSON) gives for a plain decimal "123.456",
- * without strtod's cost: with at most 15 significant digits and at most 22
+/* Reads the plain JSON decimal at s ("0", "123", "123.456": no sign, no
+ * exponent, no leading zero, digits on both sides of the point) into *t,
+ * the double strtod (and so cJSON) gives for it. Returns its length; 0 when
+ * there is no such number or it is longer than 30 characters.
+ *
+ * Without strtod's cost: with at most 15 significant digits and at most 22
  * after the point, digits / 10^k has exact operands and one rounding, so it
  * is the correctly rounded value (Clinger's fast path). Longer ones go to
  * strtod itself. Either path gives the same double for the same text, so
  * time order is judged alike. */
-static double decimal(const char *s, size_t len)
+static size_t read_decimal(const char *s, const char *end, double *t)
 {
     static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
+    /* One pass: digits accumulate (wrapping harmlessly past 19 of them, when
+     * strtod reads the text instead) while the shape is checked. */
+    const char *q = s;
     uint64_t m = 0;
     int digits = 0, frac = -1;
-    for (size_t i = 0; i < len; i++) {
-        if (s[i] == '.') {
+    for (; q < end; q++) {
+        unsigned d = (unsigned)(unsigned char)*q - '0';
+        if (d <= 9) {
+            m = m * 10 + d;
+            digits += digits > 0 || d > 0;
+            frac += frac >= 0;
+        } else if (*q == '.' && frac < 0) {
             frac = 0;
-            continue;
+        } else {
+            break;
         }
-        if (digits || s[i] != '0')
-            digits++;
-        m = m * 10 + (uint64_t)(s[i] - '0');
-        if (frac >= 0)
-            frac++;
     }
+    size_t len = (size_t)(q - s);
+    if (len == 0 || len > 30 || s[0] == '.' || q[-1] == '.' ||
+        (s[0] == '0' && len > 1 && s[1] != '.'))
+        return 0;
     if (frac < 0)
         frac = 0;
-    if (digits <= 15 && frac <= 22)
-        return (double)m / pow10[frac];
-    char text[32];
-    memcpy(text, s, len);
-    text[len] = '\0';
-    return strtod(text, NULL);
+    if (digits <= 15 && frac <= 22) {
+        *t = (double)m / pow10[frac];
+    } else {
+        char text[32];
+        memcpy(text, s, len);
+        text[len] = '\0';
+        *t = strtod(text, NULL);
+    }
+    return len;
 }
 
-static const char *skip_space(const char *p, const char *end)
+static inline const char *skip_space(const char *p, const char *end)
 {
     while (p < end && is_space(*p))
         p++;
     return p;
 }
 
-/* The common event line `[1.25, "o", "text"]`, checked without building a
- * cJSON tree (which costs most of an upload's time): a plain decimal number,
- * a one-letter code, and a string whose escapes are JSON's. It only ever
- * accepts: anything it does not recognise (exponents, other shapes, resize
- * events, any doubt) goes to cJSON, which stays the authority and words the
- * errors. UTF-8 and control characters were checked already. Returns 1 when
- * the line is a valid event, 0 when cJSON must look. */
+static int is_hex(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The event codes the fast path takes: not 'r', whose data has a shape. */
+static int plain_code(const casts_writer *w, char c)
+{
+    return c == 'o' || c == 'i' || c == 'm' || (c == 'x' && w->version == 3);
+}
+
+/* The common event line `[1.25, "o", "text"]`, checked in one pass and
+ * without a cJSON tree (which cost most of an upload's time): a plain decimal
+ * number, a one-letter code, and a string of printable ASCII, well-formed
+ * UTF-8 and JSON's escapes. It only ever accepts, and only lines that the full
+ * check (bad_byte, then cJSON) accepts too: anything else (exponents, other
+ * shapes, resize events, control characters, bad UTF-8, a time going back,
+ * any doubt) goes to that check, which words the error. Returns 1 when the
+ * line is a valid event, 0 when the full check must look. */
 static int fast_event(casts_writer *w, const char *p, size_t n)
 {
     const char *end = p + n, *q = skip_space(p, end);
     if (q == end || *q++ != '[')
         return 0;
     q = skip_space(q, end);
-    const char *num = q;
-    int dots = 0;
-    while (q < end && (isdigit((unsigned char)*q) || *q == '.'))
-        dots += *q++ == '.';
-    /* JSON numbers: no leading zeros, digits on both sides of one dot. */
-    size_t len = (size_t)(q - num);
-    if (len == 0 || len > 30 || dots > 1 || num[0] == '.' || q[-1] == '.' ||
-        (num[0] == '0' && len > 1 && num[1] != '.'))
+    double t;
+    size_t len = read_decimal(q, end, &t);
+    if (len == 0)
         return 0;
-    double t = decimal(num, len);
+    q += len;
     q = skip_space(q, end);
     if (q == end || *q++ != ',')
         return 0;
     q = skip_space(q, end);
-    const char *codes = w->version == 2 ? "oim" : "oimx";
-    if (end - q < 3 || q[0] != '"' || !strchr(codes, q[1]) || q[1] == '\0' || q[2] != '"')
+    if (end - q < 3 || q[0] != '"' || !plain_code(w, q[1]) || q[2] != '"')
         return 0;
     q = skip_space(q + 3, end);
     if (q == end || *q++ != ',')
@@ -302,38 +382,52 @@ static int fast_event(casts_writer *w, const char *p, size_t n)
     q = skip_space(q, end);
     if (q == end || *q++ != '"')
         return 0;
-    while (q < end && *q != '"') {
-        /* Jump to the next quote, backslash or tab: the rest is text. */
-        const char *stop = q;
-        while (stop < end && *stop != '"' && *stop != '\\' && *stop != '\t')
-            stop++;
-        q = stop;
-        if (q == end || *q == '"')
-            break;
-        if (*q == '\t')
-            return 0; /* JSON strings hold no raw tab: let cJSON say so */
-        q++;
+    for (;;) {
+        q += plain_text((const unsigned char *)q, (size_t)(end - q));
         if (q == end)
             return 0;
-        if (*q == 'u') {
-            for (int k = 1; k <= 4; k++)
-                if (q + k >= end || !isxdigit((unsigned char)q[k]))
+        unsigned char c = (unsigned char)*q;
+        if (c == '"')
+            break;
+        if (c >= 0x80) {
+            size_t k = utf8_seq((const unsigned char *)q, (size_t)(end - q));
+            if (k == 0)
+                return 0;
+            q += k;
+        } else if (c == '\\' && end - q >= 2) {
+            switch (q[1]) {
+            case '"':
+            case '\\':
+            case '/':
+            case 'b':
+            case 'f':
+            case 'n':
+            case 'r':
+            case 't':
+                q += 2;
+                break;
+            case 'u':
+                if (end - q < 6 || !is_hex(q[2]) || !is_hex(q[3]) || !is_hex(q[4]) || !is_hex(q[5]))
                     return 0;
-            q += 5;
-        } else if (strchr("\"\\/bfnrt", *q) && *q) {
-            q++;
+                /* \uD800-\uDFFF: cJSON takes a surrogate only as half of
+                 * a pair, so it judges those. */
+                if ((q[2] == 'd' || q[2] == 'D') && !(q[3] >= '0' && q[3] <= '7'))
+                    return 0;
+                q += 6;
+                break;
+            default:
+                return 0;
+            }
         } else {
-            return 0;
+            return 0; /* a control character, or a backslash at the end */
         }
     }
-    if (q == end)
-        return 0;
     q = skip_space(q + 1, end);
     if (q == end || *q++ != ']' || skip_space(q, end) != end)
         return 0;
     if (w->version == 2) {
         if (t < w->last_time)
-            return 0; /* cJSON's path words the error */
+            return 0;
         w->last_time = t;
     }
     return 1;
@@ -341,6 +435,9 @@ static int fast_event(casts_writer *w, const char *p, size_t n)
 
 static int check_line(casts_writer *w, const char *p, size_t n, exo_err *err)
 {
+    /* Most lines are events of the common shape, checked in one pass. */
+    if (w->lineno > 1 && fast_event(w, p, n))
+        return 0;
     size_t bad = bad_byte((const unsigned char *)p, n);
     if (bad < n) {
         unsigned char c = (unsigned char)p[bad];
@@ -354,8 +451,6 @@ static int check_line(casts_writer *w, const char *p, size_t n, exo_err *err)
             i++;
         if (i == n || (w->version == 3 && p[0] == '#'))
             return 0; /* blank lines, and v3 comments, carry nothing */
-        if (fast_event(w, p, n))
-            return 0;
     }
     const char *end = NULL;
     cJSON *j = cJSON_ParseWithLengthOpts(p, n, &end, 0);
