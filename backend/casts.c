@@ -1,3 +1,5 @@
+/* sync_file_range(), Linux's way to start writeback of a range early. */
+#define _GNU_SOURCE
 #include "casts.h"
 
 #include <dirent.h>
@@ -30,11 +32,15 @@ struct casts_writer {
     buf final_path;
     int64_t max_bytes;
     int64_t written;
+    int64_t flushed;  /* bytes whose writeback has been started */
     buf line;         /* the bytes after the last newline: one partial line */
     int64_t lineno;   /* number of the line being received, from 1 */
     int version;      /* 2 or 3 once the header passed; 0 before */
     double last_time; /* v2: the previous event's time */
 };
+
+/* Writeback of the temporary file is started every this many bytes. */
+#define CASTS_FLUSH_STEP (4 * 1024 * 1024)
 
 static atomic_uint_fast64_t bytes_written;
 
@@ -549,6 +555,20 @@ static int write_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+/* Starts writing what has arrived to disk while the rest is still coming,
+ * so that the fsync at commit waits for the last few MiB and not for the
+ * whole recording. Only a head start: durability is still the fsync's job,
+ * which also reports any error this would have met. */
+static void start_writeback(casts_writer *w)
+{
+    if (w->written - w->flushed < CASTS_FLUSH_STEP)
+        return;
+#ifdef SYNC_FILE_RANGE_WRITE
+    (void)sync_file_range(w->fd, w->flushed, w->written - w->flushed, SYNC_FILE_RANGE_WRITE);
+#endif
+    w->flushed = w->written;
+}
+
 int casts_write(casts_writer *w, const void *data, size_t len, exo_err *err)
 {
     if (w->failed)
@@ -593,6 +613,7 @@ int casts_write(casts_writer *w, const void *data, size_t len, exo_err *err)
     }
     w->written += (int64_t)len;
     atomic_fetch_add(&bytes_written, (uint64_t)len);
+    start_writeback(w);
     return 0;
 }
 
