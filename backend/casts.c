@@ -290,6 +290,19 @@ static int check_event(casts_writer *w, const cJSON *e, exo_err *err)
     return 0;
 }
 
+/* Appends the digits at q to *m (wrapping past 19 of them) and returns
+ * how many there were. */
+static size_t digit_run(const char *q, const char *end, uint64_t *m)
+{
+    const char *s = q;
+    unsigned d;
+    while (q < end && (d = (unsigned)(unsigned char)*q - '0') <= 9) {
+        *m = *m * 10 + d;
+        q++;
+    }
+    return (size_t)(q - s);
+}
+
 /* Reads the plain JSON decimal at s ("0", "123", "123.456": no sign, no
  * exponent, no leading zero, digits on both sides of the point) into *t,
  * the double strtod (and so cJSON) gives for it. Returns its length; 0 when
@@ -305,30 +318,21 @@ static size_t read_decimal(const char *s, const char *end, double *t)
     static const double pow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,
                                    1e8,  1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
                                    1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22};
-    /* One pass: digits accumulate (wrapping harmlessly past 19 of them, when
-     * strtod reads the text instead) while the shape is checked. */
-    const char *q = s;
     uint64_t m = 0;
-    int digits = 0, frac = -1;
-    for (; q < end; q++) {
-        unsigned d = (unsigned)(unsigned char)*q - '0';
-        if (d <= 9) {
-            m = m * 10 + d;
-            digits += digits > 0 || d > 0;
-            frac += frac >= 0;
-        } else if (*q == '.' && frac < 0) {
-            frac = 0;
-        } else {
-            break;
-        }
-    }
-    size_t len = (size_t)(q - s);
-    if (len == 0 || len > 30 || s[0] == '.' || q[-1] == '.' ||
-        (s[0] == '0' && len > 1 && s[1] != '.'))
+    size_t whole = digit_run(s, end, &m), frac = 0, len = whole;
+    if (whole == 0 || (s[0] == '0' && whole > 1))
         return 0;
-    if (frac < 0)
-        frac = 0;
-    if (digits <= 15 && frac <= 22) {
+    if (len < (size_t)(end - s) && s[len] == '.') {
+        frac = digit_run(s + len + 1, end, &m);
+        if (frac == 0)
+            return 0;
+        len += 1 + frac;
+    }
+    if (len > 30)
+        return 0;
+    /* With at most 19 digits m holds them all, and its value has exactly
+     * the significant ones. */
+    if (whole + frac <= 19 && m < 1000000000000000ULL && frac <= 22) {
         *t = (double)m / pow10[frac];
     } else {
         char text[32];
@@ -341,7 +345,8 @@ static size_t read_decimal(const char *s, const char *end, double *t)
 
 static inline const char *skip_space(const char *p, const char *end)
 {
-    while (p < end && is_space(*p))
+    /* Most bytes are above ' ', so one comparison says they are not space. */
+    while (p < end && (unsigned char)*p <= ' ' && is_space(*p))
         p++;
     return p;
 }

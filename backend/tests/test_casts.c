@@ -656,6 +656,13 @@ static void test_times_spelled_differently_compare_as_cjson_reads_them(void **st
             "line 4: time 2 is before the previous event's 2");
     REFUSED(dir, V2_HEADER "[01.5, \"o\", \"a\"]\n[1, \"o\", \"b\"]\n",
             "line 3: time 1 is before the previous event's 1.5");
+    /* Past 19 digits the fast path's integer wraps: strtod reads those. */
+    REFUSED(dir, V2_HEADER "[18446744073709551617, \"o\", \"a\"]\n[1.5, \"o\", \"b\"]\n",
+            "line 3: time 1.5 is before the previous event's 1.84467e+19");
+    REFUSED(dir,
+            V2_HEADER "[0.0000000000000000001, \"o\", \"a\"]\n[1e-19, \"o\", \"b\"]\n"
+                      "[0.00000000000000000009, \"o\", \"c\"]\n",
+            "line 4: time 9e-20 is before the previous event's 1e-19");
 }
 
 /* ---- random lines, built knowing whether and where they are wrong ---- */
