@@ -563,17 +563,24 @@ static const char *const multibyte[] = {
     "\xF0\x9F\x98\x80", "\xF4\x8F\xBF\xBF", /* U+10FFFF */
 };
 
-/* A character of each length at every offset within an 8-byte step, and
- * chunks that cut it everywhere. */
+/* Text is scanned 16 bytes at a time (SSE2), then 8, then one by one: k
+ * letters before the character under test put it at every offset of each. */
+#define LETTERS "abcdefghijklmnopqrstuvwxyzABCDEFGH"
+
+/* A character of each length at every offset of a step, and chunks that
+ * cut it everywhere. */
 static void test_multibyte_text_at_every_offset_accepted_in_any_chunking(void **state)
 {
     const char *dir = *state;
     buf b = BUF_INIT;
     buf_puts(&b, V2_HEADER);
-    for (int k = 0; k <= 16; k++)
+    for (int k = 0; k <= 33; k++)
         for (size_t c = 0; c < sizeof multibyte / sizeof multibyte[0]; c++)
-            buf_printf(&b, "[%d, \"o\", \"%.*s%s%s\\r\\n%s\"]\n", k, k, "abcdefghijklmnopq",
-                       multibyte[c], multibyte[c], multibyte[c]);
+            buf_printf(&b, "[%d, \"o\", \"%.*s%s%s\\r\\n%s\"]\n", k, k, LETTERS, multibyte[c],
+                       multibyte[c], multibyte[c]);
+    /* The edges of plain text: space, '!' and '#' around the quote, '[' and
+     * ']' around the backslash, '~' and DEL below 0x80. */
+    buf_puts(&b, "[34, \"o\", \" !#[]~\x7F !#[]~\x7F !#[]~\x7F !#[]~\x7F\"]\n");
     expect_accepted(dir, b.ptr);
     static const size_t more[] = {2, 3, 5, 11, 13, 16, 17};
     for (size_t i = 0; i < sizeof more / sizeof more[0]; i++) {
@@ -584,7 +591,8 @@ static void test_multibyte_text_at_every_offset_accepted_in_any_chunking(void **
     buf_free(&b);
 }
 
-/* `[1, "o", "` is 10 bytes: after k letters, the bad byte is byte 11 + k. */
+/* `[1, "o", "` is 10 bytes: after k letters, the bad byte is byte 11 + k,
+ * at every offset of the 16- and 8-byte steps. */
 static void test_bad_utf8_and_control_characters_refused_at_every_offset(void **state)
 {
     const char *dir = *state;
@@ -605,18 +613,16 @@ static void test_bad_utf8_and_control_characters_refused_at_every_offset(void **
         "\xFE",
         "\xFF",
     };
-    for (int k = 0; k <= 16; k++) {
+    for (int k = 0; k <= 33; k++) {
         for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
             buf b = BUF_INIT, want = BUF_INIT;
-            buf_printf(&b, V2_HEADER "[1, \"o\", \"%.*s%s tail\"]\n", k, "abcdefghijklmnopq",
-                       bad[i]);
+            buf_printf(&b, V2_HEADER "[1, \"o\", \"%.*s%s tail\"]\n", k, LETTERS, bad[i]);
             buf_printf(&want, "line 2: invalid UTF-8 at byte %d", 11 + k);
             expect_refused(dir, b.ptr, b.len, want.ptr);
             /* The same after a valid two-byte character. */
             buf_clear(&b);
             buf_clear(&want);
-            buf_printf(&b, V2_HEADER "[1, \"o\", \"\xC3\xA9%.*s%s\"]\n", k, "abcdefghijklmnopq",
-                       bad[i]);
+            buf_printf(&b, V2_HEADER "[1, \"o\", \"\xC3\xA9%.*s%s\"]\n", k, LETTERS, bad[i]);
             buf_printf(&want, "line 2: invalid UTF-8 at byte %d", 13 + k);
             expect_refused(dir, b.ptr, b.len, want.ptr);
             buf_free(&b);
@@ -625,7 +631,7 @@ static void test_bad_utf8_and_control_characters_refused_at_every_offset(void **
         static const unsigned char controls[] = {0x00, 0x01, 0x08, 0x0B, 0x0C, 0x1B, 0x1F};
         for (size_t i = 0; i < sizeof controls; i++) {
             buf b = BUF_INIT, want = BUF_INIT;
-            buf_printf(&b, V2_HEADER "[1, \"o\", \"%.*s", k, "abcdefghijklmnopq");
+            buf_printf(&b, V2_HEADER "[1, \"o\", \"%.*s", k, LETTERS);
             buf_putc(&b, (char)controls[i]);
             buf_puts(&b, "\\u001b\"]\n");
             buf_printf(&want, "line 2: control character 0x%02x at byte %d", controls[i], 11 + k);
