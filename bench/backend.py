@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "backend/tests/integration"))
 from pgserver import PgServer  # noqa: E402
 
-build = Path(sys.argv[1] if len(sys.argv) > 1 else "build")
+build = Path(sys.argv[1] if len(sys.argv) > 1 else "build").resolve()
 BIN = build / "backend/exo-backend"
 EVENTS = build / "bench/events_bench"
 KEY = base64.b64encode(os.urandom(32)).decode()
