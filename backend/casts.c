@@ -128,8 +128,10 @@ static uint64_t bytes_equal(uint64_t v, unsigned char b)
     return bytes_below(v ^ (ONES * b), 1);
 }
 
-/* The index of the lowest flagged byte of a non-zero mask from the
- * functions above, v having been loaded with memcpy from memory. */
+/* The index, in memory order, of the first byte flagged in a non-zero mask
+ * from the functions above. On little-endian machines that is the lowest
+ * byte, which they flag exactly; on others a false flag (a borrow) can come
+ * first, which only costs the line a trip through the full check. */
 static size_t first_flagged(uint64_t mask)
 {
 #if defined(__GNUC__) && defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
