@@ -383,48 +383,51 @@ static int plain_code(const casts_writer *w, char c)
     return c == 'o' || c == 'i' || c == 'm' || (c == 'x' && w->version == 3);
 }
 
-/* The common event line `[1.25, "o", "text"]`, checked in one pass and
- * without a cJSON tree (which cost most of an upload's time): a plain decimal
- * number, a one-letter code, and a string of printable ASCII, well-formed
- * UTF-8 and JSON's escapes. It only ever accepts, and only lines that the full
- * check (bad_byte, then cJSON) accepts too: anything else (exponents, other
- * shapes, resize events, control characters, bad UTF-8, a time going back,
- * any doubt) goes to that check, which words the error. Returns 1 when the
- * line is a valid event, 0 when the full check must look. */
-static int fast_event(casts_writer *w, const char *p, size_t n)
+/* The common event line `[1.25, "o", "text"]` at p, checked in one pass
+ * and without a cJSON tree (which cost most of an upload's time): a plain
+ * decimal number, a one-letter code, and a string of printable ASCII,
+ * well-formed UTF-8 and JSON's escapes. It only ever accepts, and only lines
+ * that the full check (bad_byte, then cJSON) accepts too: anything else
+ * (exponents, other shapes, resize events, control characters, bad UTF-8,
+ * any doubt) goes to that check, which words the error.
+ *
+ * The line ends at its newline or at end, and the scan finds which, so a
+ * chunk's lines need no memchr() first. Returns where the line ends, with
+ * *t the event's time (whose order the caller judges), or NULL when the
+ * full check must look. Changes nothing. */
+static const char *fast_event(const casts_writer *w, const char *p, const char *end, double *t)
 {
-    const char *end = p + n, *q = skip_space(p, end);
+    const char *q = skip_space(p, end);
     if (q == end || *q++ != '[')
-        return 0;
+        return NULL;
     q = skip_space(q, end);
-    double t;
-    size_t len = read_decimal(q, end, &t);
+    size_t len = read_decimal(q, end, t);
     if (len == 0)
-        return 0;
+        return NULL;
     q += len;
     q = skip_space(q, end);
     if (q == end || *q++ != ',')
-        return 0;
+        return NULL;
     q = skip_space(q, end);
     if (end - q < 3 || q[0] != '"' || !plain_code(w, q[1]) || q[2] != '"')
-        return 0;
+        return NULL;
     q = skip_space(q + 3, end);
     if (q == end || *q++ != ',')
-        return 0;
+        return NULL;
     q = skip_space(q, end);
     if (q == end || *q++ != '"')
-        return 0;
+        return NULL;
     for (;;) {
         q += plain_text((const unsigned char *)q, (size_t)(end - q));
         if (q == end)
-            return 0;
+            return NULL;
         unsigned char c = (unsigned char)*q;
         if (c == '"')
             break;
         if (c >= 0x80) {
             size_t k = utf8_seq((const unsigned char *)q, (size_t)(end - q));
             if (k == 0)
-                return 0;
+                return NULL;
             q += k;
         } else if (c == '\\' && end - q >= 2) {
             switch (q[1]) {
@@ -440,23 +443,31 @@ static int fast_event(casts_writer *w, const char *p, size_t n)
                 break;
             case 'u':
                 if (end - q < 6 || !is_hex(q[2]) || !is_hex(q[3]) || !is_hex(q[4]) || !is_hex(q[5]))
-                    return 0;
+                    return NULL;
                 /* \uD800-\uDFFF: cJSON takes a surrogate only as half of
                  * a pair, so it judges those. */
                 if ((q[2] == 'd' || q[2] == 'D') && !(q[3] >= '0' && q[3] <= '7'))
-                    return 0;
+                    return NULL;
                 q += 6;
                 break;
             default:
-                return 0;
+                return NULL;
             }
         } else {
-            return 0; /* a control character, or a backslash at the end */
+            return NULL; /* a control character, or a backslash at the end */
         }
     }
     q = skip_space(q + 1, end);
-    if (q == end || *q++ != ']' || skip_space(q, end) != end)
-        return 0;
+    if (q == end || *q++ != ']')
+        return NULL;
+    q = skip_space(q, end);
+    return q == end || *q == '\n' ? q : NULL;
+}
+
+/* v2: whether t keeps event times in order, and if so, the new last time.
+ * A time going back is for the full check to word. */
+static int keep_order(casts_writer *w, double t)
+{
     if (w->version == 2) {
         if (t < w->last_time)
             return 0;
@@ -465,11 +476,10 @@ static int fast_event(casts_writer *w, const char *p, size_t n)
     return 1;
 }
 
-static int check_line(casts_writer *w, const char *p, size_t n, exo_err *err)
+/* The full check of one line (no newline in it), which words what is
+ * wrong. */
+static int check_line_fully(casts_writer *w, const char *p, size_t n, exo_err *err)
 {
-    /* Most lines are events of the common shape, checked in one pass. */
-    if (w->lineno > 1 && fast_event(w, p, n))
-        return 0;
     size_t bad = bad_byte((const unsigned char *)p, n);
     if (bad < n) {
         unsigned char c = (unsigned char)p[bad];
@@ -500,6 +510,14 @@ static int check_line(casts_writer *w, const char *p, size_t n, exo_err *err)
         rc = check_event(w, j, err);
     cJSON_Delete(j);
     return rc;
+}
+
+static int check_line(casts_writer *w, const char *p, size_t n, exo_err *err)
+{
+    double t;
+    if (w->lineno > 1 && fast_event(w, p, p + n, &t) == p + n && keep_order(w, t))
+        return 0;
+    return check_line_fully(w, p, n, err);
 }
 
 /* ---- the writer ---- */
@@ -610,6 +628,17 @@ int casts_write(casts_writer *w, const void *data, size_t len, exo_err *err)
      * line cut by a chunk boundary is copied, and never past the limit. */
     const char *p = data, *end = p + len;
     while (p < end) {
+        /* Most lines are common events, found and checked in one pass. */
+        int tried_fast = w->line.len == 0 && w->lineno > 1;
+        if (tried_fast) {
+            double t;
+            const char *e = fast_event(w, p, end, &t);
+            if (e && e < end && e - p <= CASTS_MAX_LINE && keep_order(w, t)) {
+                w->lineno++;
+                p = e + 1;
+                continue;
+            }
+        }
         const char *nl = memchr(p, '\n', (size_t)(end - p));
         size_t n = (size_t)((nl ? nl : end) - p);
         if (w->line.len + n > CASTS_MAX_LINE) {
@@ -621,8 +650,10 @@ int casts_write(casts_writer *w, const void *data, size_t len, exo_err *err)
             break;
         }
         int rc;
-        if (w->line.len == 0) {
-            rc = check_line(w, p, n, err);
+        if (tried_fast) {
+            rc = check_line_fully(w, p, n, err);
+        } else if (w->line.len == 0) {
+            rc = check_line(w, p, n, err); /* the header */
         } else {
             buf_append(&w->line, p, n);
             rc = check_line(w, w->line.ptr, w->line.len, err);
