@@ -108,7 +108,7 @@ void status_derive(ecp_status *s, const status_inputs *in)
 
     bool stuck;
     bool available = backend(s, in, &stuck);
-    const problem *p = in->blocking ? in->blocking : in->database;
+    const problem *p = in->database ? in->database : in->blocking;
     if (p) {
         set(s, COND_STALLED, true, p->reason, "%s", p->message);
         set(s, COND_RECONCILING, false, p->reason, "stopped until this is fixed: %s", p->message);
