@@ -53,7 +53,10 @@ static void remember(store *s, cJSON *obj)
 static int ensure(reconciler *r, const kube_resource *res, store *s, const cJSON *have,
                   const cJSON *want, exo_err *err)
 {
-    if (have && jpath_covers(have, want))
+    /* metadata and spec only: objects from a list carry no apiVersion or
+     * kind, and status is the server's. */
+    if (have && jpath_covers(jpath_get(have, "metadata"), jpath_get(want, "metadata")) &&
+        jpath_covers(jpath_get(have, "spec"), jpath_get(want, "spec")))
         return 0;
     const char *ns = jpath_str(want, "metadata.namespace", NULL);
     cJSON *got = NULL;
