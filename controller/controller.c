@@ -185,7 +185,11 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
     install_signals();
     bool stop = false;
 
-    if (kube_client_new(&kc, cfg, NULL, err) < 0)
+    /* Short timeouts and few retries: one loop renews the Lease and
+     * reconciles, so no call may hold it for long; a failed reconcile is
+     * retried by the work queue's backoff instead. */
+    kube_client_opts co = {.timeout_ms = 15000, .max_retries = 2, .backoff_max_ms = 2000};
+    if (kube_client_new(&kc, cfg, &co, err) < 0)
         return -1;
     if (health_start(&h, o->health_addr, err) < 0)
         goto out;
