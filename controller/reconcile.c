@@ -197,7 +197,7 @@ int reconcile_one(reconciler *r, const char *key, exo_err *err)
     if (write_status(r, ecp, status, err) < 0)
         goto out;
     for (int i = 0; i < COND_N; i++) {
-        if (!status_changed(&st, old, (cond_id)i))
+        if (!status_eventful(&st, old, (cond_id)i))
             continue;
         const cond *c = &st.c[i];
         buf msg = BUF_INIT;

@@ -147,6 +147,13 @@ bool status_changed(const ecp_status *s, const cJSON *old, cond_id id)
     return !c || strcmp(jpath_str(c, "status", ""), s->c[id].value ? "True" : "False") != 0;
 }
 
+bool status_eventful(const ecp_status *s, const cJSON *old, cond_id id)
+{
+    if (old_cond(old, status_cond_types[id]))
+        return status_changed(s, old, id);
+    return id == COND_STALLED && s->c[id].value;
+}
+
 bool status_is_warning(const ecp_status *s, cond_id id)
 {
     bool bad_when_true = id == COND_STALLED;

@@ -14,7 +14,8 @@
  *
  * lastTransitionTime moves only when a condition's status changes; the
  * controller writes status only when the result differs from what is
- * stored, and emits one Event per condition that changed status. */
+ * stored, and emits one Event per condition that changed status (see
+ * status_eventful). */
 #ifndef EXO_CTL_STATUS_H
 #define EXO_CTL_STATUS_H
 
@@ -65,8 +66,13 @@ void status_free(ecp_status *s);
 cJSON *status_json(const ecp_status *s, const cJSON *old, const char *now);
 
 /* Whether old's condition type has a different status than s (or none):
- * such a condition gets an Event. */
+ * such a condition gets a new lastTransitionTime. */
 bool status_changed(const ecp_status *s, const cJSON *old, cond_id id);
+
+/* Whether the condition calls for an Event: it changed status from an
+ * earlier one, or it is a refusal (Stalled=True) seen for the first time.
+ * A resource's first status is not news, so it makes no other Events. */
+bool status_eventful(const ecp_status *s, const cJSON *old, cond_id id);
 
 /* Whether a condition in its "bad" state (Ready False, Stalled True, ...)
  * calls for a Warning Event rather than a Normal one. */

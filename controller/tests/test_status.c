@@ -101,6 +101,10 @@ static void test_missing_secret_stalls_with_reason_and_no_value(void **state)
     assert_string_equal(jpath_str(cond_of(j, "BackendAvailable"), "reason", ""), "DeploymentNotFound");
     assert_true(status_is_warning(&st, COND_STALLED));
     assert_true(status_is_warning(&st, COND_READY));
+    /* On a new resource only the refusal makes an Event. */
+    assert_true(status_eventful(&st, NULL, COND_STALLED));
+    assert_false(status_eventful(&st, NULL, COND_READY));
+    assert_false(status_eventful(&st, NULL, COND_DATABASE));
     status_free(&st);
     cJSON_Delete(j);
 }
@@ -153,6 +157,8 @@ static void test_transition_time_moves_only_when_status_changes(void **state)
     assert_string_equal(jpath_str(cond_of(ready, "Stalled"), "lastTransitionTime", ""), "t0");
     assert_true(status_changed(&st, more, COND_READY));
     assert_false(status_changed(&st, more, COND_STALLED));
+    assert_true(status_eventful(&st, more, COND_READY));
+    assert_false(status_eventful(&st, more, COND_STALLED));
     assert_false(status_is_warning(&st, COND_READY));
     status_free(&st);
     cJSON_Delete(first);
