@@ -22,14 +22,16 @@
 #
 # EXO_E2E_NET=N picks the kubelet's bridge and pod subnet (see
 # e2e/kubelet/run.sh), so this can run beside another sandbox.
-# EXO_BUILD_DIR (default build/) holds exo-backend and exo-controller.
+# EXO_BUILD_DIR (default build/) holds exo-backend and exo-controller;
+# EXO_CONTROLLER_BIN / EXO_BACKEND_BIN name other binaries (e.g. the
+# sanitizer build's controller: its reports would fail the last checks).
 # Ends with "N passed, M failed"; exit status 0 only when nothing failed.
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
 build=${EXO_BUILD_DIR:-$root/build}
-backend=$build/backend/exo-backend
-controller=$build/controller/exo-controller
+backend=${EXO_BACKEND_BIN:-$build/backend/exo-backend}
+controller=${EXO_CONTROLLER_BIN:-$build/controller/exo-controller}
 net=${EXO_E2E_NET:-0}
 dir=$(mktemp -d /tmp/controller-e2e.XXXXXX)
 passed=0 failed=0
@@ -285,6 +287,11 @@ check "the database (StatefulSet exo-postgres, PVC data-exo-postgres-0) stays" \
 pids=$(grep -o "started pid [0-9]*" "$dir/kubelet.log" | awk '{print $NF}')
 kpid=$(cat "$dir/kubelet.pid")
 stop_all
+clean_logs() {
+  ! grep -l -E 'AddressSanitizer|LeakSanitizer|runtime error:|"level":"error"' \
+    "$dir"/pods/exo_exo-controller-*/controller.log "$dir/standby.log" 2>/dev/null
+}
+check "no sanitizer report or error in any controller log" clean_logs
 left=""
 for p in $kpid $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
 check "no kubelet, container or controller process left${left:+ (left:$left)}" test -z "$left"
