@@ -100,8 +100,7 @@ static void on_owned(void *ud, const cJSON *old, const cJSON *obj)
     handler_ctx *h = ud;
     const cJSON *o = obj ? obj : old;
     const cJSON *ref;
-    cJSON_ArrayForEach(ref, jpath_get(o, "metadata.ownerReferences"))
-    {
+    cJSON_ArrayForEach (ref, jpath_get(o, "metadata.ownerReferences")) {
         if (strcmp(jpath_str(ref, "kind", ""), "ExoControlPlane") != 0 ||
             !cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(ref, "controller")))
             continue;
@@ -198,8 +197,8 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
             o->leader_elect ? "true" : "false", NULL);
 
     if (o->leader_elect) {
-        leader_opts lo = {ns, "exo-controller", identity, o->lease_ms, o->renew_deadline_ms,
-                          o->retry_ms};
+        leader_opts lo = {ns,          "exo-controller",     identity,
+                          o->lease_ms, o->renew_deadline_ms, o->retry_ms};
         l = leader_new(kc, &lo);
         /* A standby is ready: it is doing its job, which is to wait. */
         health_set_ready(h, true);
@@ -243,8 +242,8 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
     };
     for (int i = 0; i < INF_N; i++) {
         hctx[i] = (handler_ctx){&c, spec[i].kind, i};
-        c.inf[i] = informer_new(kc, spec[i].r, ns, spec[i].selector, spec[i].tf, spec[i].fn,
-                                &hctx[i]);
+        c.inf[i] =
+            informer_new(kc, spec[i].r, ns, spec[i].selector, spec[i].tf, spec[i].fn, &hctx[i]);
     }
     reconciler r = {
         .c = kc,
@@ -261,13 +260,15 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
             int got = leader_try(l, c.now_ms, &e);
             next_renew = c.now_ms + o->retry_ms;
             if (got == 0) {
-                err_set(err, "leader election lost: another process holds the Lease exo-controller");
+                err_set(err,
+                        "leader election lost: another process holds the Lease exo-controller");
                 goto out;
             }
             if (got < 0) {
                 log_msg(LOG_WARN, "lease: cannot renew", "error", err_msg(&e), NULL);
                 if (leader_lost(l, c.now_ms)) {
-                    err_set(err, "leader election lost: could not renew the Lease within %ld ms: %s",
+                    err_set(err,
+                            "leader election lost: could not renew the Lease within %ld ms: %s",
                             o->renew_deadline_ms, err_msg(&e));
                     err_clear(&e);
                     goto out;

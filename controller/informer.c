@@ -22,7 +22,7 @@ struct informer {
     void *ud;
     store *s;
     kube_watch *w;
-    char *rv;       /* where the next watch starts */
+    char *rv; /* where the next watch starts */
     bool synced;
     bool need_list; /* first time, and after 410 */
     long retry_at;  /* after an error, nothing before this */
@@ -98,8 +98,7 @@ void informer_hash_secret(cJSON *obj)
     cJSON_DeleteItemFromObjectCaseSensitive(obj, "stringData");
     cJSON *data = cJSON_GetObjectItemCaseSensitive(obj, "data");
     cJSON *v;
-    cJSON_ArrayForEach(v, data)
-    {
+    cJSON_ArrayForEach (v, data) {
         const char *text = cJSON_IsString(v) ? v->valuestring : "";
         unsigned char md_[EVP_MAX_MD_SIZE];
         unsigned int n = 0;
@@ -213,8 +212,8 @@ int informer_poll(informer *inf, long now_ms, exo_err *err)
         }
     }
     for (int guard = 0; guard < 1000; guard++) {
-        if (!inf->w && kube_watch_start(&inf->w, inf->c, &inf->r, inf->ns, inf->selector,
-                                        inf->rv, err) < 0) {
+        if (!inf->w &&
+            kube_watch_start(&inf->w, inf->c, &inf->r, inf->ns, inf->selector, inf->rv, err) < 0) {
             err_prefix(err, "watch %s", inf->resource);
             fail(inf, now_ms);
             return -1;

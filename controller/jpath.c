@@ -13,8 +13,7 @@ const cJSON *jpath_get(const cJSON *root, const char *path)
         if (!cJSON_IsObject(cur))
             return NULL;
         const cJSON *next = NULL, *child;
-        cJSON_ArrayForEach(child, cur)
-        {
+        cJSON_ArrayForEach (child, cur) {
             if (child->string && strlen(child->string) == n && memcmp(child->string, p, n) == 0) {
                 next = child;
                 break;
@@ -48,8 +47,7 @@ bool jpath_covers(const cJSON *have, const cJSON *want)
         if (!cJSON_IsObject(have))
             return false;
         const cJSON *w;
-        cJSON_ArrayForEach(w, want)
-        {
+        cJSON_ArrayForEach (w, want) {
             if (!jpath_covers(cJSON_GetObjectItemCaseSensitive(have, w->string), w))
                 return false;
         }

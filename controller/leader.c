@@ -116,8 +116,8 @@ static int put(leader *l, const cJSON *lease, exo_err *err)
     buf path = BUF_INIT;
     kube_resource_path(&path, &RES_LEASES, l->ns, l->name);
     char *body = cJSON_PrintUnformatted(lease);
-    int rc = kube_request(l->c, "PUT", path.ptr, "application/json", body, strlen(body), NULL,
-                          NULL, err);
+    int rc = kube_request(l->c, "PUT", path.ptr, "application/json", body, strlen(body), NULL, NULL,
+                          err);
     free(body);
     buf_free(&path);
     return rc;
@@ -161,9 +161,9 @@ int leader_try(leader *l, long now_ms, exo_err *err)
         return 1;
     }
     const char *holder = jpath_str(lease, "spec.holderIdentity", NULL);
-    lease_action a = leader_decide(&l->obs, holder, jpath_str(lease, "spec.renewTime", NULL),
-                                   jpath_int(lease, "spec.leaseDurationSeconds", 15),
-                                   l->identity, now_ms);
+    lease_action a =
+        leader_decide(&l->obs, holder, jpath_str(lease, "spec.renewTime", NULL),
+                      jpath_int(lease, "spec.leaseDurationSeconds", 15), l->identity, now_ms);
     if (a == LEASE_WAIT) {
         cJSON_Delete(lease);
         set_leading(l, false);
@@ -171,7 +171,8 @@ int leader_try(leader *l, long now_ms, exo_err *err)
     }
     long long transitions = jpath_int(lease, "spec.leaseTransitions", 0);
     bool taking = a == LEASE_TAKE;
-    set_spec(lease, l->identity, duration_s, taking, transitions + (taking && holder && *holder ? 1 : 0));
+    set_spec(lease, l->identity, duration_s, taking,
+             transitions + (taking && holder && *holder ? 1 : 0));
     int rc = put(l, lease, err);
     cJSON_Delete(lease);
     if (rc < 0) {

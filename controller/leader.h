@@ -25,11 +25,11 @@
 
 typedef struct {
     const char *ns;
-    const char *name;     /* the Lease: "exo-controller" */
-    const char *identity; /* holderIdentity: the pod name */
-    long lease_ms;        /* 15000 */
+    const char *name;       /* the Lease: "exo-controller" */
+    const char *identity;   /* holderIdentity: the pod name */
+    long lease_ms;          /* 15000 */
     long renew_deadline_ms; /* 10000 */
-    long retry_ms;        /* 2000 */
+    long retry_ms;          /* 2000 */
 } leader_opts;
 
 typedef struct leader leader;

@@ -40,13 +40,14 @@ int main(int argc, char **argv)
         printf("exo-controller %s\n", EXO_VERSION);
         return 0;
     }
-    log_set_level(strcmp(o.log_level, "debug") == 0  ? LOG_DEBUG
+    log_set_level(strcmp(o.log_level, "debug") == 0   ? LOG_DEBUG
                   : strcmp(o.log_level, "warn") == 0  ? LOG_WARN
                   : strcmp(o.log_level, "error") == 0 ? LOG_ERROR
                                                       : LOG_INFO);
     kube_config *cfg = NULL;
     if (load_config(&cfg, &o, &err) < 0) {
-        log_msg(LOG_ERROR, "cannot load the Kubernetes configuration", "error", err_msg(&err), NULL);
+        log_msg(LOG_ERROR, "cannot load the Kubernetes configuration", "error", err_msg(&err),
+                NULL);
         err_clear(&err);
         return 1;
     }

@@ -45,8 +45,10 @@ void metrics_render(buf *out)
     buf_puts(out, "# HELP exo_controller_reconcile_total Reconciles of ExoControlPlane resources.\n"
                   "# TYPE exo_controller_reconcile_total counter\n");
     buf_printf(out, "exo_controller_reconcile_total %lu\n", total);
-    buf_puts(out, "# HELP exo_controller_reconcile_errors_total Reconciles that failed and were retried.\n"
-                  "# TYPE exo_controller_reconcile_errors_total counter\n");
+    buf_puts(
+        out,
+        "# HELP exo_controller_reconcile_errors_total Reconciles that failed and were retried.\n"
+        "# TYPE exo_controller_reconcile_errors_total counter\n");
     buf_printf(out, "exo_controller_reconcile_errors_total %lu\n", atomic_load(&errors_));
     buf_puts(out, "# HELP exo_controller_reconcile_duration_seconds Time per reconcile.\n"
                   "# TYPE exo_controller_reconcile_duration_seconds histogram\n");
@@ -65,7 +67,9 @@ void metrics_render(buf *out)
     buf_printf(out, "exo_controller_leader %d\n", atomic_load(&leading_) ? 1 : 0);
     buf_puts(out, "# HELP exo_controller_api_writes_total Writes sent to the API server.\n"
                   "# TYPE exo_controller_api_writes_total counter\n");
-    buf_printf(out, "exo_controller_api_writes_total{kind=\"apply\"} %lu\n", atomic_load(&applies_));
-    buf_printf(out, "exo_controller_api_writes_total{kind=\"status\"} %lu\n", atomic_load(&status_));
+    buf_printf(out, "exo_controller_api_writes_total{kind=\"apply\"} %lu\n",
+               atomic_load(&applies_));
+    buf_printf(out, "exo_controller_api_writes_total{kind=\"status\"} %lu\n",
+               atomic_load(&status_));
     buf_printf(out, "exo_controller_api_writes_total{kind=\"event\"} %lu\n", atomic_load(&events_));
 }

@@ -201,7 +201,8 @@ int reconcile_one(reconciler *r, const char *key, exo_err *err)
             continue;
         const cond *c = &st.c[i];
         buf msg = BUF_INIT;
-        buf_printf(&msg, "%s=%s: %s", status_cond_types[i], c->value ? "True" : "False", c->message);
+        buf_printf(&msg, "%s=%s: %s", status_cond_types[i], c->value ? "True" : "False",
+                   c->message);
         log_msg(LOG_INFO, "condition changed", "namespace", ns, "name",
                 jpath_str(ecp, "metadata.name", ""), "type", status_cond_types[i], "status",
                 c->value ? "True" : "False", "reason", c->reason, "message", c->message, NULL);

@@ -55,7 +55,8 @@ static void secret_ref(problem *p, buf *sum, const cJSON *ecp, const store *secr
         problem_set(p, "SecretNotFound", "Secret %s not found (%s)", name, field);
         return;
     }
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "data"), key);
+    const cJSON *v =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(s, "data"), key);
     if (!cJSON_IsString(v)) {
         problem_set(p, "SecretKeyNotFound", "Secret %s has no key \"%s\" (%s)", name, key, field);
         return;
@@ -63,8 +64,8 @@ static void secret_ref(problem *p, buf *sum, const cJSON *ecp, const store *secr
     buf_printf(sum, "secret\n%s\n%s\n%s\n", name, key, v->valuestring);
 }
 
-void refs_check(refs_result *out, const cJSON *ecp, const store *secrets,
-                const store *configmaps, const store *pvcs)
+void refs_check(refs_result *out, const cJSON *ecp, const store *secrets, const store *configmaps,
+                const store *pvcs)
 {
     memset(out, 0, sizeof *out);
     buf sum = BUF_INIT;
@@ -91,7 +92,8 @@ void refs_check(refs_result *out, const cJSON *ecp, const store *secrets,
     }
     if (!out->database.reason) {
         buf m = BUF_INIT;
-        buf_printf(&m, "DSN from Secret %s key %s", jpath_str(ecp, "spec.database.dsnSecretRef.name", ""),
+        buf_printf(&m, "DSN from Secret %s key %s",
+                   jpath_str(ecp, "spec.database.dsnSecretRef.name", ""),
                    jpath_str(ecp, "spec.database.dsnSecretRef.key", ""));
         if (ca)
             buf_printf(&m, "; server CA from ConfigMap %s key %s", jpath_str(ca, "name", ""),
@@ -111,8 +113,7 @@ void refs_check(refs_result *out, const cJSON *ecp, const store *secrets,
                     "PersistentVolumeClaim %s not found (spec.casts.claimName)", claim);
     } else {
         const cJSON *m;
-        cJSON_ArrayForEach(m, jpath_get(pvc, "spec.accessModes"))
-        {
+        cJSON_ArrayForEach (m, jpath_get(pvc, "spec.accessModes")) {
             if (cJSON_IsString(m) && strcmp(m->valuestring, "ReadWriteMany") == 0)
                 shared = true;
         }

@@ -24,8 +24,8 @@ typedef struct {
 } refs_result;
 
 /* Looks at ecp's references in the stores (all in ecp's namespace). */
-void refs_check(refs_result *out, const cJSON *ecp, const store *secrets,
-                const store *configmaps, const store *pvcs);
+void refs_check(refs_result *out, const cJSON *ecp, const store *secrets, const store *configmaps,
+                const store *pvcs);
 void refs_free(refs_result *r);
 
 /* Whether ecp refers to the object kind ("Secret", "ConfigMap",

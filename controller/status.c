@@ -48,8 +48,7 @@ static long long num(const cJSON *o, const char *path)
 static bool deadline_exceeded(const cJSON *dep)
 {
     const cJSON *c;
-    cJSON_ArrayForEach(c, jpath_get(dep, "status.conditions"))
-    {
+    cJSON_ArrayForEach (c, jpath_get(dep, "status.conditions")) {
         if (strcmp(jpath_str(c, "type", ""), "Progressing") == 0 &&
             strcmp(jpath_str(c, "reason", ""), "ProgressDeadlineExceeded") == 0)
             return true;
@@ -64,7 +63,8 @@ static bool backend(ecp_status *s, const status_inputs *in, bool *stuck)
     const cJSON *d = in->deployment;
     *stuck = false;
     if (!d) {
-        set(s, COND_BACKEND, false, "DeploymentNotFound", "the backend Deployment does not exist yet");
+        set(s, COND_BACKEND, false, "DeploymentNotFound",
+            "the backend Deployment does not exist yet");
         return false;
     }
     const char *name = jpath_str(d, "metadata.name", "");
@@ -84,8 +84,8 @@ static bool backend(ecp_status *s, const status_inputs *in, bool *stuck)
         if (want == 0)
             set(s, COND_BACKEND, true, "ScaledToZero", "Deployment %s has 0 replicas", name);
         else
-            set(s, COND_BACKEND, true, "ReplicasReady", "Deployment %s: %lld of %lld replicas ready",
-                name, ready, want);
+            set(s, COND_BACKEND, true, "ReplicasReady",
+                "Deployment %s: %lld of %lld replicas ready", name, ready, want);
         return true;
     }
     set(s, COND_BACKEND, false, "RollingOut",
@@ -133,8 +133,7 @@ void status_derive(ecp_status *s, const status_inputs *in)
 static const cJSON *old_cond(const cJSON *old, const char *type)
 {
     const cJSON *c;
-    cJSON_ArrayForEach(c, jpath_get(old, "conditions"))
-    {
+    cJSON_ArrayForEach (c, jpath_get(old, "conditions")) {
         if (strcmp(jpath_str(c, "type", ""), type) == 0)
             return c;
     }

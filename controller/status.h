@@ -23,7 +23,14 @@
 
 #include <cjson/cJSON.h>
 
-typedef enum { COND_READY, COND_RECONCILING, COND_STALLED, COND_DATABASE, COND_BACKEND, COND_N } cond_id;
+typedef enum {
+    COND_READY,
+    COND_RECONCILING,
+    COND_STALLED,
+    COND_DATABASE,
+    COND_BACKEND,
+    COND_N
+} cond_id;
 
 extern const char *const status_cond_types[COND_N];
 
@@ -48,11 +55,11 @@ typedef struct {
 } problem;
 
 typedef struct {
-    long long generation;       /* the ExoControlPlane's metadata.generation */
-    long long replicas;         /* spec.backend.replicas */
-    const problem *database;    /* NULL: DSN Secret (and CA) fine */
-    const problem *blocking;    /* NULL: nothing else refuses to work */
-    const cJSON *deployment;    /* the backend Deployment as stored, or NULL */
+    long long generation;        /* the ExoControlPlane's metadata.generation */
+    long long replicas;          /* spec.backend.replicas */
+    const problem *database;     /* NULL: DSN Secret (and CA) fine */
+    const problem *blocking;     /* NULL: nothing else refuses to work */
+    const cJSON *deployment;     /* the backend Deployment as stored, or NULL */
     const char *database_ok_msg; /* DatabaseConfigured message when fine */
 } status_inputs;
 

@@ -146,8 +146,7 @@ int fake_api_writes(void)
 {
     cJSON *reqs = fake_api_requests(), *r;
     int n = 0;
-    cJSON_ArrayForEach(r, reqs)
-    {
+    cJSON_ArrayForEach (r, reqs) {
         if (strcmp(cJSON_GetObjectItem(r, "method")->valuestring, "GET") != 0)
             n++;
     }

@@ -30,10 +30,14 @@ cJSON *fx_ecp(void)
 {
     return fx_json(
         "{'apiVersion':'exo.dev/v1alpha1','kind':'ExoControlPlane',"
-        "'metadata':{'name':'exo','namespace':'exo','uid':'u-1','generation':1,'resourceVersion':'10'},"
+        "'metadata':{'name':'exo','namespace':'exo','uid':'u-1','generation':1,'resourceVersion':'"
+        "10'},"
         "'spec':{'backend':{'image':'ghcr.io/exo-dev/exo-backend:0.1.0','replicas':1,"
-        "  'resources':{'requests':{'cpu':'100m','memory':'128Mi'},'limits':{'cpu':'1','memory':'512Mi'}}},"
-        " 'database':{'dsnSecretRef':{'name':'exo-database','key':'dsn'},'maxOpenConns':100,'maxIdleConns':10},"
+        "  "
+        "'resources':{'requests':{'cpu':'100m','memory':'128Mi'},'limits':{'cpu':'1','memory':'"
+        "512Mi'}}},"
+        " 'database':{'dsnSecretRef':{'name':'exo-database','key':'dsn'},'maxOpenConns':100,'"
+        "maxIdleConns':10},"
         " 'encryption':{'keySecretRef':{'name':'exo-encryption','key':'key'}},"
         " 'api':{'bootstrapTokenSecretRef':{'name':'exo-bootstrap','key':'token'}},"
         " 'casts':{'claimName':'exo-casts','maxBytes':67108864},"
@@ -53,8 +57,9 @@ cJSON *fx_secret(const char *name, const char *key, const char *value)
 
 cJSON *fx_pvc(const char *name, const char *mode)
 {
-    cJSON *p = fx_json("{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':{'namespace':'exo'},"
-                       "'spec':{'accessModes':[]}}");
+    cJSON *p =
+        fx_json("{'apiVersion':'v1','kind':'PersistentVolumeClaim','metadata':{'namespace':'exo'},"
+                "'spec':{'accessModes':[]}}");
     cJSON_AddStringToObject(cJSON_GetObjectItem(p, "metadata"), "name", name);
     cJSON_AddItemToArray(cJSON_GetObjectItem(cJSON_GetObjectItem(p, "spec"), "accessModes"),
                          cJSON_CreateString(mode));
@@ -63,7 +68,8 @@ cJSON *fx_pvc(const char *name, const char *mode)
 
 cJSON *fx_configmap(const char *name, const char *key, const char *value)
 {
-    cJSON *c = fx_json("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'namespace':'exo'},'data':{}}");
+    cJSON *c =
+        fx_json("{'apiVersion':'v1','kind':'ConfigMap','metadata':{'namespace':'exo'},'data':{}}");
     cJSON_AddStringToObject(cJSON_GetObjectItem(c, "metadata"), "name", name);
     cJSON_AddStringToObject(cJSON_GetObjectItem(c, "data"), key, value);
     return c;

@@ -23,8 +23,7 @@ static const cJSON *container0(const cJSON *dep)
 static const cJSON *env_named(const cJSON *dep, const char *name)
 {
     const cJSON *e;
-    cJSON_ArrayForEach(e, jpath_get(container0(dep), "env"))
-    {
+    cJSON_ArrayForEach (e, jpath_get(container0(dep), "env")) {
         if (strcmp(jpath_str(e, "name", ""), name) == 0)
             return e;
     }
@@ -34,8 +33,7 @@ static const cJSON *env_named(const cJSON *dep, const char *name)
 static const cJSON *named_item(const cJSON *arr, const char *name)
 {
     const cJSON *e;
-    cJSON_ArrayForEach(e, arr)
-    {
+    cJSON_ArrayForEach (e, arr) {
         if (strcmp(jpath_str(e, "name", ""), name) == 0)
             return e;
     }
@@ -51,9 +49,10 @@ static void world_init(world *w, const char *mode)
     w->secrets = store_new();
     w->cms = store_new();
     w->pvcs = store_new();
-    cJSON *s[] = {fx_secret("exo-database", "dsn", "host=db user=exo password=hunter2"),
-                  fx_secret("exo-encryption", "key", "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U="),
-                  fx_secret("exo-bootstrap", "token", "tok-0123456789abcdef0123456789abcdef")};
+    cJSON *s[] = {
+        fx_secret("exo-database", "dsn", "host=db user=exo password=hunter2"),
+        fx_secret("exo-encryption", "key", "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U="),
+        fx_secret("exo-bootstrap", "token", "tok-0123456789abcdef0123456789abcdef")};
     for (int i = 0; i < 3; i++) {
         informer_hash_secret(s[i]);
         store_put(w->secrets, s[i]);
@@ -81,10 +80,11 @@ static void test_env_comes_from_the_secrets_and_the_spec(void **state)
     assert_string_equal(jpath_str(dsn, "valueFrom.secretKeyRef.name", ""), "exo-database");
     assert_string_equal(jpath_str(dsn, "valueFrom.secretKeyRef.key", ""), "dsn");
     assert_null(jpath_get(dsn, "value"));
-    assert_string_equal(jpath_str(env_named(d, "EXO_ENCRYPTION_KEY"), "valueFrom.secretKeyRef.name", ""),
-                        "exo-encryption");
-    assert_string_equal(jpath_str(env_named(d, "EXO_BOOTSTRAP_TOKEN"), "valueFrom.secretKeyRef.key", ""),
-                        "token");
+    assert_string_equal(
+        jpath_str(env_named(d, "EXO_ENCRYPTION_KEY"), "valueFrom.secretKeyRef.name", ""),
+        "exo-encryption");
+    assert_string_equal(
+        jpath_str(env_named(d, "EXO_BOOTSTRAP_TOKEN"), "valueFrom.secretKeyRef.key", ""), "token");
     assert_string_equal(jpath_str(env_named(d, "EXO_DB_MAX_OPEN_CONNS"), "value", ""), "42");
     assert_string_equal(jpath_str(env_named(d, "EXO_DB_MAX_IDLE_CONNS"), "value", ""), "10");
     assert_string_equal(jpath_str(env_named(d, "EXO_RETENTION_DAYS"), "value", ""), "30");
@@ -129,12 +129,14 @@ static void test_pod_meets_the_restricted_pod_security_standard(void **state)
     assert_int_equal(jpath_int(pod, "securityContext.runAsUser", 0), 65532);
     assert_int_equal(jpath_int(pod, "securityContext.runAsGroup", 0), 65532);
     assert_int_equal(jpath_int(pod, "securityContext.fsGroup", 0), 65532);
-    assert_string_equal(jpath_str(pod, "securityContext.seccompProfile.type", ""), "RuntimeDefault");
+    assert_string_equal(jpath_str(pod, "securityContext.seccompProfile.type", ""),
+                        "RuntimeDefault");
     const cJSON *c = container0(d);
     assert_true(cJSON_IsFalse(jpath_get(c, "securityContext.allowPrivilegeEscalation")));
     assert_true(cJSON_IsTrue(jpath_get(c, "securityContext.readOnlyRootFilesystem")));
-    assert_string_equal(cJSON_GetArrayItem(jpath_get(c, "securityContext.capabilities.drop"), 0)->valuestring,
-                        "ALL");
+    assert_string_equal(
+        cJSON_GetArrayItem(jpath_get(c, "securityContext.capabilities.drop"), 0)->valuestring,
+        "ALL");
     /* Owned by the resource, so deleting it deletes the Deployment. */
     const cJSON *ref = cJSON_GetArrayItem(jpath_get(d, "metadata.ownerReferences"), 0);
     assert_string_equal(jpath_str(ref, "kind", ""), "ExoControlPlane");
@@ -196,7 +198,8 @@ static void test_service_selects_the_backend_pods_on_port_8080(void **state)
     assert_string_equal(jpath_str(s, "metadata.name", ""), "exo-backend");
     assert_int_equal(jpath_int(cJSON_GetArrayItem(jpath_get(s, "spec.ports"), 0), "port", 0), 8080);
     /* Every selector label is on the pods. */
-    assert_true(jpath_covers(jpath_get(d, "spec.template.metadata.labels"), jpath_get(s, "spec.selector")));
+    assert_true(
+        jpath_covers(jpath_get(d, "spec.template.metadata.labels"), jpath_get(s, "spec.selector")));
     assert_true(jpath_covers(jpath_get(d, "spec.template.metadata.labels"),
                              jpath_get(d, "spec.selector.matchLabels")));
     cJSON_Delete(s);
@@ -256,7 +259,8 @@ static void test_checksum_covers_the_ca_configmap(void **state)
     refs_check(&a, ecp, w.secrets, w.cms, w.pvcs);
     assert_null(a.database.reason);
     assert_non_null(strstr(a.database_ok, "exo-database-ca"));
-    cJSON_Delete(store_put(w.cms, fx_configmap("exo-database-ca", "ca.crt", "-----BEGIN CERTIFICATE-----B")));
+    cJSON_Delete(store_put(
+        w.cms, fx_configmap("exo-database-ca", "ca.crt", "-----BEGIN CERTIFICATE-----B")));
     refs_check(&b, ecp, w.secrets, w.cms, w.pvcs);
     assert_string_not_equal(a.checksum, b.checksum);
     refs_free(&a);
@@ -309,13 +313,15 @@ static void test_covers_ignores_server_defaults_but_not_changes(void **state)
 {
     (void)state;
     cJSON *want = fx_json("{'spec':{'replicas':1,'c':[{'name':'a','image':'x'}]}}");
-    cJSON *have = fx_json("{'spec':{'replicas':1,'extra':true,'c':[{'name':'a','image':'x','tmp':'/d'}]},"
-                          "'status':{}}");
+    cJSON *have =
+        fx_json("{'spec':{'replicas':1,'extra':true,'c':[{'name':'a','image':'x','tmp':'/d'}]},"
+                "'status':{}}");
     assert_true(jpath_covers(have, want));
     fx_set_num(have, "spec.replicas", 2);
     assert_false(jpath_covers(have, want));
     fx_set_num(have, "spec.replicas", 1);
-    cJSON_AddItemToArray(cJSON_GetObjectItem(cJSON_GetObjectItem(have, "spec"), "c"), fx_json("{'name':'b'}"));
+    cJSON_AddItemToArray(cJSON_GetObjectItem(cJSON_GetObjectItem(have, "spec"), "c"),
+                         fx_json("{'name':'b'}"));
     assert_false(jpath_covers(have, want));
     cJSON_Delete(want);
     cJSON_Delete(have);

@@ -84,9 +84,10 @@ static void script(const char *method, const char *path, int status, cJSON *body
 
 static cJSON *lease(const char *holder, const char *renew)
 {
-    cJSON *l = fx_json("{'apiVersion':'coordination.k8s.io/v1','kind':'Lease',"
-                       "'metadata':{'name':'exo-controller','namespace':'exo','resourceVersion':'7'},"
-                       "'spec':{'leaseDurationSeconds':15,'leaseTransitions':2}}");
+    cJSON *l =
+        fx_json("{'apiVersion':'coordination.k8s.io/v1','kind':'Lease',"
+                "'metadata':{'name':'exo-controller','namespace':'exo','resourceVersion':'7'},"
+                "'spec':{'leaseDurationSeconds':15,'leaseTransitions':2}}");
     cJSON *spec = cJSON_GetObjectItem(l, "spec");
     cJSON_AddStringToObject(spec, "holderIdentity", holder);
     cJSON_AddStringToObject(spec, "renewTime", renew);
@@ -95,7 +96,8 @@ static cJSON *lease(const char *holder, const char *renew)
 
 static cJSON *not_found(void)
 {
-    return fx_json("{'kind':'Status','apiVersion':'v1','status':'Failure','reason':'NotFound','code':404}");
+    return fx_json(
+        "{'kind':'Status','apiVersion':'v1','status':'Failure','reason':'NotFound','code':404}");
 }
 
 static void test_no_lease_is_created_with_us_as_holder(void **state)
@@ -182,7 +184,8 @@ static void test_a_lost_race_409_means_not_leader(void **state)
     exo_err err = EXO_ERR_INIT;
     script("GET", LEASE_PATH, 200, lease("", "2026-01-01T00:00:00.000000Z"));
     script("PUT", LEASE_PATH, 409,
-           fx_json("{'kind':'Status','apiVersion':'v1','status':'Failure','reason':'Conflict','code':409}"));
+           fx_json("{'kind':'Status','apiVersion':'v1','status':'Failure','reason':'Conflict','"
+                   "code':409}"));
     assert_int_equal(leader_try(l, 0, &err), 0);
     assert_false(leader_is_leader(l));
     leader_free(l);

@@ -66,9 +66,15 @@ static int setup(void **state)
     put_secret(e, "exo-encryption", "key", "a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2V5a2U=");
     put_secret(e, "exo-bootstrap", "token", "tok-0123456789abcdef0123456789abcdef");
     store_put(e->pvcs, fx_pvc("exo-casts", "ReadWriteOnce"));
-    e->r = (reconciler){.c = e->c, .ecps = e->ecps, .deployments = e->deps, .services = e->svcs,
-                        .secrets = e->secrets, .configmaps = e->cms, .pvcs = e->pvcs,
-                        .identity = "test", .fixed_now = "2026-01-01T00:00:00Z"};
+    e->r = (reconciler){.c = e->c,
+                        .ecps = e->ecps,
+                        .deployments = e->deps,
+                        .services = e->svcs,
+                        .secrets = e->secrets,
+                        .configmaps = e->cms,
+                        .pvcs = e->pvcs,
+                        .identity = "test",
+                        .fixed_now = "2026-01-01T00:00:00Z"};
     *state = e;
     return 0;
 }
@@ -145,9 +151,9 @@ static int count(const cJSON *reqs, const char *method, const char *path)
 {
     int n = 0;
     const cJSON *r;
-    cJSON_ArrayForEach(r, reqs)
-    {
-        if (strcmp(jpath_str(r, "method", ""), method) == 0 && strcmp(jpath_str(r, "path", ""), path) == 0)
+    cJSON_ArrayForEach (r, reqs) {
+        if (strcmp(jpath_str(r, "method", ""), method) == 0 &&
+            strcmp(jpath_str(r, "path", ""), path) == 0)
             n++;
     }
     return n;
@@ -156,9 +162,9 @@ static int count(const cJSON *reqs, const char *method, const char *path)
 static const cJSON *find(const cJSON *reqs, const char *method, const char *path)
 {
     const cJSON *r;
-    cJSON_ArrayForEach(r, reqs)
-    {
-        if (strcmp(jpath_str(r, "method", ""), method) == 0 && strcmp(jpath_str(r, "path", ""), path) == 0)
+    cJSON_ArrayForEach (r, reqs) {
+        if (strcmp(jpath_str(r, "method", ""), method) == 0 &&
+            strcmp(jpath_str(r, "path", ""), path) == 0)
             return r;
     }
     fail_msg("no %s %s", method, path);
@@ -211,7 +217,8 @@ static void test_first_reconcile_applies_both_then_writes_status_and_events(void
     const cJSON *st = jpath_get(store_get(e->ecps, "exo/exo"), "status");
     assert_int_equal(jpath_int(st, "observedGeneration", 0), 1);
     assert_int_equal(jpath_int(st, "readyReplicas", 0), 1);
-    assert_string_equal(jpath_str(cJSON_GetArrayItem(jpath_get(st, "conditions"), 0), "status", ""), "True");
+    assert_string_equal(jpath_str(cJSON_GetArrayItem(jpath_get(st, "conditions"), 0), "status", ""),
+                        "True");
 }
 
 static void test_apply_is_server_side_forced_with_the_field_manager(void **state)
@@ -226,10 +233,12 @@ static void test_apply_is_server_side_forced_with_the_field_manager(void **state
     assert_int_equal(reconcile_one(&e->r, "exo/exo", &err), 0);
     cJSON *reqs = fake_api_requests();
     const cJSON *apply = find(reqs, "PATCH", DEPLOY_PATH);
-    assert_string_equal(jpath_str(apply, "headers.content-type", ""), "application/apply-patch+yaml");
+    assert_string_equal(jpath_str(apply, "headers.content-type", ""),
+                        "application/apply-patch+yaml");
     assert_string_equal(cJSON_GetArrayItem(jpath_get(apply, "query.fieldManager"), 0)->valuestring,
                         "exo-controller");
-    assert_string_equal(cJSON_GetArrayItem(jpath_get(apply, "query.force"), 0)->valuestring, "true");
+    assert_string_equal(cJSON_GetArrayItem(jpath_get(apply, "query.force"), 0)->valuestring,
+                        "true");
     /* No request carries a secret value. */
     char *all = cJSON_PrintUnformatted(reqs);
     assert_null(strstr(all, "hunter2"));
@@ -285,7 +294,8 @@ static void test_hand_edit_of_the_deployment_is_put_right(void **state)
     assert_int_equal(fake_api_writes(), 1); /* the apply only: status unchanged */
     cJSON *body = cJSON_Parse(jpath_str(find(reqs, "PATCH", DEPLOY_PATH), "body", ""));
     assert_string_equal(
-        jpath_str(cJSON_GetArrayItem(jpath_get(body, "spec.template.spec.containers"), 0), "image", ""),
+        jpath_str(cJSON_GetArrayItem(jpath_get(body, "spec.template.spec.containers"), 0), "image",
+                  ""),
         "ghcr.io/exo-dev/exo-backend:0.1.0");
     cJSON_Delete(body);
     cJSON_Delete(reqs);
@@ -300,8 +310,9 @@ static void test_secret_change_rolls_the_backend_through_the_checksum(void **sta
 {
     env *e = *state;
     converge(e);
-    const char *old = jpath_get(store_get(e->deps, "exo/exo-backend"), "spec.template.metadata.annotations")
-                          ->child->valuestring;
+    const char *old =
+        jpath_get(store_get(e->deps, "exo/exo-backend"), "spec.template.metadata.annotations")
+            ->child->valuestring;
     char *before = strdup(old);
     put_secret(e, "exo-encryption", "key", "bmV3a2V5bmV3a2V5bmV3a2V5bmV3a2V5bmV3a2V5bmU=");
     cJSON *want = desired_deployment(e);
@@ -335,8 +346,7 @@ static void test_missing_secret_is_refused_in_status_without_touching_the_deploy
     cJSON *body = cJSON_Parse(jpath_str(find(reqs, "PATCH", STATUS_PATH), "body", ""));
     const cJSON *c;
     bool stalled = false;
-    cJSON_ArrayForEach(c, jpath_get(body, "status.conditions"))
-    {
+    cJSON_ArrayForEach (c, jpath_get(body, "status.conditions")) {
         if (strcmp(jpath_str(c, "type", ""), "Stalled") == 0) {
             stalled = strcmp(jpath_str(c, "status", ""), "True") == 0;
             assert_string_equal(jpath_str(c, "reason", ""), "SecretNotFound");

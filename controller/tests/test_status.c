@@ -15,8 +15,7 @@
 static const cJSON *cond_of(const cJSON *st, const char *type)
 {
     const cJSON *c;
-    cJSON_ArrayForEach(c, jpath_get(st, "conditions"))
-    {
+    cJSON_ArrayForEach (c, jpath_get(st, "conditions")) {
         if (strcmp(jpath_str(c, "type", ""), type) == 0)
             return c;
     }
@@ -89,7 +88,8 @@ static void test_rollout_in_progress_is_reconciling(void **state)
 static void test_missing_secret_stalls_with_reason_and_no_value(void **state)
 {
     (void)state;
-    problem db = {"SecretNotFound", (char *)"Secret exo-database not found (spec.database.dsnSecretRef)"};
+    problem db = {"SecretNotFound",
+                  (char *)"Secret exo-database not found (spec.database.dsnSecretRef)"};
     status_inputs in = {.generation = 1, .replicas = 1, .database = &db};
     ecp_status st = {0};
     cJSON *j = derive(&in, NULL, "t0", &st);
@@ -98,7 +98,8 @@ static void test_missing_secret_stalls_with_reason_and_no_value(void **state)
     assert_string_equal(st_of(j, "Reconciling"), "False");
     assert_string_equal(st_of(j, "DatabaseConfigured"), "False");
     assert_string_equal(jpath_str(cond_of(j, "Ready"), "reason", ""), "SecretNotFound");
-    assert_string_equal(jpath_str(cond_of(j, "BackendAvailable"), "reason", ""), "DeploymentNotFound");
+    assert_string_equal(jpath_str(cond_of(j, "BackendAvailable"), "reason", ""),
+                        "DeploymentNotFound");
     assert_true(status_is_warning(&st, COND_STALLED));
     assert_true(status_is_warning(&st, COND_READY));
     /* On a new resource only the refusal makes an Event. */
@@ -114,7 +115,9 @@ static void test_progress_deadline_exceeded_stalls(void **state)
     (void)state;
     cJSON *d = deployment(1, 1, 1, 0, 1);
     cJSON *conds = cJSON_AddArrayToObject(cJSON_GetObjectItem(d, "status"), "conditions");
-    cJSON_AddItemToArray(conds, fx_json("{'type':'Progressing','status':'False','reason':'ProgressDeadlineExceeded'}"));
+    cJSON_AddItemToArray(
+        conds,
+        fx_json("{'type':'Progressing','status':'False','reason':'ProgressDeadlineExceeded'}"));
     status_inputs in = {.generation = 1, .replicas = 1, .deployment = d};
     ecp_status st = {0};
     cJSON *j = derive(&in, NULL, "t0", &st);
