@@ -37,6 +37,7 @@ manifests: build
 bench: build
 	@bench/render.sh $(INSTALL)
 	@python3 bench/backend.py $(BUILD)
+	@python3 bench/controller.py $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
