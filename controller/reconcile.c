@@ -120,6 +120,7 @@ static int write_status(reconciler *r, const cJSON *ecp, const cJSON *status, ex
     kube_resource_path(&path, &RES_ECP, jpath_str(ecp, "metadata.namespace", ""),
                        jpath_str(ecp, "metadata.name", ""));
     buf_puts(&path, "/status");
+    kube_query_add(&path, "fieldManager", FIELD_MANAGER); /* who wrote it, in managedFields */
     /* A merge patch replaces the conditions list whole, which is what we
      * mean: the controller owns every condition. */
     cJSON *patch = cJSON_CreateObject();
