@@ -67,7 +67,7 @@ wait_ready || abort "pod exo-postgres-0 Ready within 180 s"
 ok "pod exo-postgres-0 Ready"
 uid1=$(k -n exo get pod exo-postgres-0 -o jsonpath='{.metadata.uid}')
 podip=$(k -n exo get pod exo-postgres-0 -o jsonpath='{.status.podIP}')
-check "podIP $podip is a bridge address" test "${podip#10.244.0.}" != "$podip"
+check "podIP $podip is a bridge address" test "${podip#10.244.${EXO_E2E_NET:-0}.}" != "$podip"
 check "PVC data-exo-postgres-0 Bound" \
   test "$(k -n exo get pvc data-exo-postgres-0 -o jsonpath='{.status.phase}')" = Bound
 check "containerStatuses: running, ready" \
