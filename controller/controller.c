@@ -140,12 +140,17 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-static void process_queue(ctl *c, reconciler *r)
+/* l may be NULL (no leader election). */
+static void process_queue(ctl *c, reconciler *r, const leader *l)
 {
     long start = mono_ms();
     for (;;) {
         c->now_ms = mono_ms();
         if (c->now_ms - start > BUDGET_MS)
+            break;
+        /* Past the renew deadline a standby may already lead: not one more
+         * write (the loop then exits). */
+        if (l && leader_lost(l, c->now_ms))
             break;
         char *key = queue_pop(c->q, c->now_ms);
         if (!key)
@@ -184,10 +189,11 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
     install_signals();
     bool stop = false;
 
-    /* Short timeouts and few retries: one loop renews the Lease and
-     * reconciles, so no call may hold it for long; a failed reconcile is
-     * retried by the work queue's backoff instead. */
-    kube_client_opts co = {.timeout_ms = 15000, .max_retries = 2, .backoff_max_ms = 2000};
+    /* Short timeouts and one retry: one loop renews the Lease and
+     * reconciles, so no call may hold it much longer than the renew
+     * deadline; a failed reconcile is retried by the work queue's backoff
+     * instead. */
+    kube_client_opts co = {.timeout_ms = 5000, .max_retries = 1, .backoff_max_ms = 1000};
     if (kube_client_new(&kc, cfg, &co, err) < 0)
         return -1;
     if (health_start(&h, o->health_addr, err) < 0)
@@ -255,6 +261,12 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
     long next_renew = mono_ms() + o->retry_ms, next_resync = 0;
     while (!stop) {
         c.now_ms = mono_ms();
+        if (l && leader_lost(l, c.now_ms)) {
+            err_set(err,
+                    "leader election lost: the Lease exo-controller was not renewed within %ld ms",
+                    o->renew_deadline_ms);
+            goto out;
+        }
         if (l && c.now_ms >= next_renew) {
             exo_err e = EXO_ERR_INIT;
             int got = leader_try(l, c.now_ms, &e);
@@ -306,7 +318,7 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
         /* Nothing is reconciled before every cache is full: a Secret not
          * yet listed is not a missing Secret. */
         if (synced)
-            process_queue(&c, &r);
+            process_queue(&c, &r, l);
         metrics_queue_depth((long)queue_len(c.q));
         long wait = TICK_MS, due = synced ? queue_next_due(c.q, mono_ms()) : -1;
         if (due >= 0 && due < wait)
