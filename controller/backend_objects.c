@@ -2,9 +2,11 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "buf.h"
 #include "jpath.h"
+#include "shared.h"
 #include "xalloc.h"
 
 char *backend_name(const cJSON *ecp)
@@ -12,6 +14,19 @@ char *backend_name(const cJSON *ecp)
     buf b = BUF_INIT;
     buf_printf(&b, "%s-backend", jpath_str(ecp, "metadata.name", "exo"));
     return buf_detach(&b);
+}
+
+/* The database CA's folder (the volume's mount point) and file name (the
+ * ConfigMap item's path), from the one full path PGSSLROOTCERT names. */
+static char *ca_dir(void)
+{
+    const char *p = shared_defaults.database_ca_path, *slash = strrchr(p, '/');
+    return xstrndup(p, (size_t)(slash - p));
+}
+
+static const char *ca_file(void)
+{
+    return strrchr(shared_defaults.database_ca_path, '/') + 1;
 }
 
 static cJSON *labels(const cJSON *ecp, bool selector_only)
@@ -96,7 +111,7 @@ static cJSON *container(const cJSON *ecp)
     cJSON_AddStringToObject(c, "name", "backend");
     cJSON_AddStringToObject(c, "image", jpath_str(spec, "backend.image", ""));
     cJSON *cmd = cJSON_AddArrayToObject(c, "command");
-    cJSON_AddItemToArray(cmd, cJSON_CreateString(BACKEND_BINARY));
+    cJSON_AddItemToArray(cmd, cJSON_CreateString(shared_defaults.backend_binary));
     cJSON_AddItemToArray(cmd, cJSON_CreateString("serve"));
 
     cJSON *env = cJSON_AddArrayToObject(c, "env");
@@ -106,24 +121,29 @@ static cJSON *container(const cJSON *ecp)
     if (token)
         env_secret(env, "EXO_BOOTSTRAP_TOKEN", token);
     char addr[16];
-    snprintf(addr, sizeof addr, ":%d", BACKEND_PORT);
+    snprintf(addr, sizeof addr, ":%d", shared_defaults.backend_port);
     env_value(env, "EXO_HTTP_ADDR", addr);
-    env_value(env, "EXO_CAST_STORAGE_DIR", BACKEND_CASTS_DIR);
-    env_int(env, "EXO_CAST_MAX_BYTES", jpath_int(spec, "casts.maxBytes", 64LL * 1024 * 1024));
-    env_int(env, "EXO_DB_MAX_OPEN_CONNS", jpath_int(spec, "database.maxOpenConns", 100));
-    env_int(env, "EXO_DB_MAX_IDLE_CONNS", jpath_int(spec, "database.maxIdleConns", 10));
+    env_value(env, "EXO_CAST_STORAGE_DIR", shared_defaults.cast_dir);
+    env_int(env, "EXO_CAST_MAX_BYTES",
+            jpath_int(spec, "casts.maxBytes", shared_defaults.cast_max_bytes));
+    env_int(env, "EXO_DB_MAX_OPEN_CONNS",
+            jpath_int(spec, "database.maxOpenConns", shared_defaults.max_open_conns));
+    env_int(env, "EXO_DB_MAX_IDLE_CONNS",
+            jpath_int(spec, "database.maxIdleConns", shared_defaults.max_idle_conns));
     env_int(env, "EXO_RETENTION_DAYS", jpath_int(spec, "retention.defaultDays", 90));
-    env_int(env, "EXO_PARTITION_PREMAKE", jpath_int(spec, "retention.premakeMonths", 3));
-    env_value(env, "EXO_MAINTENANCE_INTERVAL",
-              jpath_str(spec, "retention.maintenanceInterval", "24h"));
+    env_int(env, "EXO_PARTITION_PREMAKE",
+            jpath_int(spec, "retention.premakeMonths", shared_defaults.premake_months));
+    env_value(
+        env, "EXO_MAINTENANCE_INTERVAL",
+        jpath_str(spec, "retention.maintenanceInterval", shared_defaults.maintenance_interval));
     bool ca = jpath_get(spec, "database.caConfigMapRef") != NULL;
     if (ca)
-        env_value(env, "PGSSLROOTCERT", BACKEND_CA_DIR "/" BACKEND_CA_FILE);
+        env_value(env, "PGSSLROOTCERT", shared_defaults.database_ca_path);
 
     cJSON *ports = cJSON_AddArrayToObject(c, "ports");
     cJSON *port = cJSON_CreateObject();
     cJSON_AddStringToObject(port, "name", "http");
-    cJSON_AddNumberToObject(port, "containerPort", BACKEND_PORT);
+    cJSON_AddNumberToObject(port, "containerPort", shared_defaults.backend_port);
     cJSON_AddStringToObject(port, "protocol", "TCP");
     cJSON_AddItemToArray(ports, port);
 
@@ -148,7 +168,7 @@ static cJSON *container(const cJSON *ecp)
     cJSON *mounts = cJSON_AddArrayToObject(c, "volumeMounts");
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "name", "casts");
-    cJSON_AddStringToObject(m, "mountPath", BACKEND_CASTS_DIR);
+    cJSON_AddStringToObject(m, "mountPath", shared_defaults.cast_dir);
     cJSON_AddItemToArray(mounts, m);
     /* The root filesystem is read-only; temporary files go here. */
     m = cJSON_CreateObject();
@@ -158,7 +178,9 @@ static cJSON *container(const cJSON *ecp)
     if (ca) {
         m = cJSON_CreateObject();
         cJSON_AddStringToObject(m, "name", "database-ca");
-        cJSON_AddStringToObject(m, "mountPath", BACKEND_CA_DIR);
+        char *dir = ca_dir();
+        cJSON_AddStringToObject(m, "mountPath", dir);
+        free(dir);
         cJSON_AddTrueToObject(m, "readOnly");
         cJSON_AddItemToArray(mounts, m);
     }
@@ -188,7 +210,7 @@ static cJSON *volumes(const cJSON *ecp)
         cJSON *items = cJSON_AddArrayToObject(cm, "items");
         cJSON *item = cJSON_CreateObject();
         cJSON_AddStringToObject(item, "key", jpath_str(ca, "key", ""));
-        cJSON_AddStringToObject(item, "path", BACKEND_CA_FILE);
+        cJSON_AddStringToObject(item, "path", ca_file());
         cJSON_AddItemToArray(items, item);
         cJSON_AddItemToArray(vols, v);
     }
@@ -231,9 +253,9 @@ cJSON *backend_deployment(const cJSON *ecp, const backend_inputs *in)
     /* Pod Security Standard "restricted". */
     cJSON *psc = cJSON_AddObjectToObject(pod, "securityContext");
     cJSON_AddTrueToObject(psc, "runAsNonRoot");
-    cJSON_AddNumberToObject(psc, "runAsUser", BACKEND_UID);
-    cJSON_AddNumberToObject(psc, "runAsGroup", BACKEND_UID);
-    cJSON_AddNumberToObject(psc, "fsGroup", BACKEND_UID);
+    cJSON_AddNumberToObject(psc, "runAsUser", shared_defaults.backend_uid);
+    cJSON_AddNumberToObject(psc, "runAsGroup", shared_defaults.backend_uid);
+    cJSON_AddNumberToObject(psc, "fsGroup", shared_defaults.backend_uid);
     cJSON *seccomp = cJSON_AddObjectToObject(psc, "seccompProfile");
     cJSON_AddStringToObject(seccomp, "type", "RuntimeDefault");
     cJSON *containers = cJSON_AddArrayToObject(pod, "containers");
@@ -258,7 +280,7 @@ cJSON *backend_service(const cJSON *ecp)
     cJSON_AddStringToObject(p, "name", "http");
     /* port == targetPort: the sandbox's kubelet resolves Service names to
      * pod IPs without port translation. */
-    cJSON_AddNumberToObject(p, "port", BACKEND_PORT);
+    cJSON_AddNumberToObject(p, "port", shared_defaults.backend_port);
     cJSON_AddStringToObject(p, "targetPort", "http");
     cJSON_AddStringToObject(p, "protocol", "TCP");
     cJSON_AddItemToArray(ports, p);

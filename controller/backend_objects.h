@@ -12,15 +12,9 @@
 
 #include <cjson/cJSON.h>
 
-/* Paths and ids the backend's image and pod rely on (installer/shared.c
- * holds the same values for the renderings). */
-#define BACKEND_BINARY "/usr/local/bin/exo-backend"
-#define BACKEND_UID 65532
-#define BACKEND_PORT 8080
-#define BACKEND_CASTS_DIR "/var/lib/exo/casts"
-#define BACKEND_CA_DIR "/etc/exo/database-ca"
-#define BACKEND_CA_FILE "ca.crt"
-
+/* Paths, ids and ports of the backend's image and pod come from
+ * installer/shared.c (shared_defaults), the one place the renderings read
+ * them from too. */
 #define FIELD_MANAGER "exo-controller"
 /* Pod template annotation: SHA-256 over the referenced Secrets' and CA
  * ConfigMap's data, so that a change to either rolls the pods. */
