@@ -41,6 +41,7 @@ docs: deps
 bench: build
 	@bench/render.sh $(INSTALL)
 	@python3 bench/backend.py $(BUILD)
+	@python3 bench/controller.py $(BUILD)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)
