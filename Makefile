@@ -6,7 +6,7 @@ JOBS       ?= $(shell nproc)
 MAKEFLAGS  += --no-print-directory
 INSTALL    := $(BUILD)/installer/exo-install
 
-.PHONY: all deps build asan test test-unit test-asan demo manifests docs bench clean
+.PHONY: all deps build asan test test-unit test-asan demo demo-stop manifests docs bench clean
 
 all: build
 
@@ -27,8 +27,13 @@ test: build asan
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE valgrind
 
+# From a fresh checkout to a ready control plane on the sandbox cluster; leaves
+# it running (make demo-stop stops it).
 demo: build
-	@scripts/demo.sh $(INSTALL)
+	@scripts/demo.sh $(BUILD)
+
+demo-stop:
+	@scripts/demo-stop.sh
 
 # Regenerates the checked-in GitOps manifests; a test fails when they are stale.
 manifests: build

@@ -1,4 +1,7 @@
 #!/usr/bin/env bash
+# Checks are passed as commands to check/wait_for (shellcheck sees them as
+# unreachable: SC2317), and some are strings eval'd later (SC2016).
+# shellcheck disable=SC2317,SC2016,SC2001
 # End-to-end test of exo-controller on the sandbox cluster (e2e/sandbox +
 # the process kubelet), and at the same time the GitOps path: the checked-in
 # manifests/ applied with the real `kubectl apply --server-side`, the
