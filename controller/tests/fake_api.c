@@ -13,6 +13,7 @@
 #include <curl/curl.h>
 
 #include "buf.h"
+#include "kube_fake_spawn.h"
 #include "xalloc.h"
 
 static struct {
@@ -25,29 +26,8 @@ static struct {
 
 int fake_api_start(void)
 {
-    int in[2], out[2];
-    if (pipe(in) < 0 || pipe(out) < 0)
-        return -1;
-    F.pid = fork();
-    if (F.pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[1]);
-        close(out[0]);
-        execl(KUBE_PYTHON, KUBE_PYTHON, KUBE_FAKE_SERVER, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    F.stdin_fd = in[1];
-    buf line = BUF_INIT;
-    char ch;
-    while (read(out[0], &ch, 1) == 1 && ch != '\n')
-        buf_putc(&line, ch);
-    close(out[0]);
-    cJSON *j = cJSON_Parse(line.ptr);
-    buf_free(&line);
-    if (!j)
+    cJSON *j = NULL;
+    if (kube_fake_spawn(&F.pid, &F.stdin_fd, &j) < 0)
         return -1;
     F.port = cJSON_GetObjectItem(j, "port")->valueint;
     F.ca = xstrdup(cJSON_GetObjectItem(j, "ca")->valuestring);

@@ -27,6 +27,7 @@
 #include "kube_config.h"
 #include "kube_watch.h"
 #include "version.h"
+#include "kube_fake_spawn.h"
 #include "xalloc.h"
 
 /* The fake server, started once for all tests. */
@@ -58,29 +59,8 @@ static char *json_str(const cJSON *j, const char *key)
 static int start_fake(void **state)
 {
     (void)state;
-    int in[2], out[2];
-    if (pipe(in) < 0 || pipe(out) < 0)
-        return -1;
-    F.pid = fork();
-    if (F.pid == 0) {
-        dup2(in[0], 0);
-        dup2(out[1], 1);
-        close(in[1]);
-        close(out[0]);
-        execl(KUBE_PYTHON, KUBE_PYTHON, KUBE_FAKE_SERVER, (char *)NULL);
-        _exit(127);
-    }
-    close(in[0]);
-    close(out[1]);
-    F.stdin_fd = in[1];
-    buf line = BUF_INIT;
-    char c;
-    while (read(out[0], &c, 1) == 1 && c != '\n')
-        buf_putc(&line, c);
-    close(out[0]);
-    cJSON *j = cJSON_Parse(line.ptr);
-    buf_free(&line);
-    if (!j)
+    cJSON *j = NULL;
+    if (kube_fake_spawn(&F.pid, &F.stdin_fd, &j) < 0)
         return -1;
     F.port = cJSON_GetObjectItem(j, "port")->valueint;
     F.mtls_port = cJSON_GetObjectItem(j, "mtls_port")->valueint;
