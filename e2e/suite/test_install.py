@@ -46,9 +46,18 @@ def test_forbidden_verb_is_named_before_anything_is_written(scratch_kubeconfig):
     # A service account that may do everything in its namespace except RBAC.
     kubectl("create", "namespace", "exo-limited")
     kubectl("-n", "exo-limited", "create", "serviceaccount", "installer")
-    kubectl("-n", "exo-limited", "create", "role", "most", "--verb=*",
-            "--resource=secrets,configmaps,persistentvolumeclaims,serviceaccounts,services,"
-            "statefulsets.apps,deployments.apps,exocontrolplanes.exo.dev")
+    # A manifest, not `kubectl create role`: that checks the resources
+    # through discovery, and the CRD may not exist yet.
+    role = {"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role",
+            "metadata": {"name": "most", "namespace": "exo-limited"},
+            "rules": [{"apiGroups": [""], "verbs": ["*"],
+                       "resources": ["secrets", "configmaps", "persistentvolumeclaims",
+                                     "serviceaccounts", "services"]},
+                      {"apiGroups": ["apps"], "verbs": ["*"],
+                       "resources": ["statefulsets", "deployments"]},
+                      {"apiGroups": ["exo.dev"], "verbs": ["*"],
+                       "resources": ["exocontrolplanes"]}]}
+    kubectl("apply", "-f", "-", input=json.dumps(role))
     kubectl("-n", "exo-limited", "create", "rolebinding", "most", "--role=most",
             "--serviceaccount=exo-limited:installer")
     kubectl("create", "clusterrole", "exo-limited-cluster", "--verb=get,create,patch",
