@@ -136,7 +136,7 @@ int leader_try(leader *l, long now_ms, exo_err *err)
     cJSON *lease = NULL;
     long long duration_s = (l->lease_ms + 999) / 1000;
     if (kube_get(l->c, &RES_LEASES, l->ns, l->name, &lease, err) < 0) {
-        if (!err->reason || strcmp(err->reason, "NotFound") != 0)
+        if (!kube_is_not_found(err))
             return -1;
         err_clear(err);
         lease = cJSON_CreateObject();

@@ -135,7 +135,7 @@ int applyset_read(kube_client *c, const char *ns, char **group_kinds, exo_err *e
     *group_kinds = NULL;
     cJSON *cm = NULL;
     if (kube_get(c, &KR_CONFIGMAPS, ns, APPLYSET_PARENT, &cm, err) < 0) {
-        if (err->reason && strcmp(err->reason, "NotFound") == 0) {
+        if (kube_is_not_found(err)) {
             err_clear(err);
             return 0;
         }
@@ -148,39 +148,37 @@ int applyset_read(kube_client *c, const char *ns, char **group_kinds, exo_err *e
     return 0;
 }
 
+const kube_resource *applyset_resource(const char *group_kind)
+{
+    /* The set records no version: try the ones the installer renders. */
+    static const char *const versions[] = {"v1", "v1alpha1"};
+    const char *dot = strchr(group_kind, '.');
+    char *kind = dot ? xstrndup(group_kind, (size_t)(dot - group_kind)) : xstrdup(group_kind);
+    const kube_resource *r = NULL;
+    for (size_t i = 0; i < sizeof versions / sizeof versions[0] && !r; i++) {
+        buf av = BUF_INIT;
+        if (dot)
+            buf_printf(&av, "%s/%s", dot + 1, versions[i]);
+        else
+            buf_puts(&av, versions[i]);
+        r = cluster_resource_of(av.ptr, kind);
+        buf_free(&av);
+    }
+    free(kind);
+    return r;
+}
+
 int applyset_list(kube_client *c, const char *ns, const char *id, const char *group_kind,
                   cJSON **items, exo_err *err)
 {
-    /* "Kind.group" back to apiVersion + kind: the set records no version,
-     * so ask discovery for the group's preferred one. */
-    const char *dot = strchr(group_kind, '.');
-    char *kind = dot ? xstrndup(group_kind, (size_t)(dot - group_kind)) : xstrdup(group_kind);
-    const char *group = dot ? dot + 1 : "";
-    const kube_resource *known = NULL;
-    kube_resource r;
-    static const char *const versions[] = {"v1", "v1alpha1", "v1beta1"};
-    int rc = -1;
-    for (size_t i = 0; i < sizeof versions / sizeof versions[0] && !known; i++) {
-        buf av = BUF_INIT;
-        if (*group)
-            buf_printf(&av, "%s/%s", group, versions[i]);
-        else
-            buf_puts(&av, versions[i]);
-        known = cluster_resource_of(av.ptr, kind);
-        buf_free(&av);
-    }
-    if (known) {
-        r = *known;
-    } else {
-        free(kind);
+    const kube_resource *r = applyset_resource(group_kind);
+    if (!r)
         return err_set(err, "ApplySet %s lists %s, a kind exo-install does not know", APPLYSET_PARENT,
                        group_kind);
-    }
     buf sel = BUF_INIT;
     buf_printf(&sel, "%s=%s", APPLYSET_PART_OF_LABEL, id);
-    rc = kube_list(c, &r, ns, sel.ptr, 500, items, NULL, err);
+    int rc = kube_list(c, r, ns, sel.ptr, 500, items, NULL, err);
     buf_free(&sel);
-    free(kind);
     return rc;
 }
 

@@ -51,11 +51,18 @@ cJSON *applyset_parent(const char *ns, const char *id, const char *group_kinds);
  * when the parent does not exist. */
 int applyset_read(kube_client *c, const char *ns, char **group_kinds, exo_err *err);
 
+/* The resource of a group-kind ("Deployment.apps") among the kinds the
+ * installer renders; NULL for any other. */
+const kube_resource *applyset_resource(const char *group_kind);
+
 /* Lists the members of kind group_kind ("Deployment.apps") in ns; *items
  * is the caller's. Fails with reason "NotFound" when the cluster does not
  * serve the kind. */
 int applyset_list(kube_client *c, const char *ns, const char *id, const char *group_kind,
                   cJSON **items, exo_err *err);
+
+/* On the parent: install created the namespace, so --purge may delete it. */
+#define APPLYSET_NS_CREATED "exo.dev/namespace-created-by-install"
 
 /* Never pruned, never removed by uninstall without --purge. */
 bool applyset_kept_kind(const char *group_kind);

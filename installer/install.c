@@ -23,7 +23,6 @@
 #define SECRET_DATABASE "exo-database"
 #define SECRET_ENCRYPTION "exo-encryption"
 #define SECRET_BOOTSTRAP "exo-bootstrap"
-#define NS_CREATED_ANNOTATION "exo.dev/namespace-created-by-install"
 
 typedef struct {
     kube_client *c;
@@ -60,11 +59,6 @@ static const char *kind_of(const cJSON *doc)
     return str_at(doc, "kind", NULL);
 }
 
-static bool is_not_found(const exo_err *e)
-{
-    return e->reason && strcmp(e->reason, "NotFound") == 0;
-}
-
 static void sleep_ms(long ms)
 {
     struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
@@ -98,7 +92,7 @@ static int read_secrets(install *in, exo_err *err)
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         cJSON *s = NULL;
         if (kube_get(in->c, &KR_SECRETS, in->ns, names[i], &s, err) < 0) {
-            if (!is_not_found(err))
+            if (!kube_is_not_found(err))
                 return err_prefix(err, "reading Secret %s/%s", in->ns, names[i]);
             err_clear(err);
             continue;
@@ -253,7 +247,7 @@ static int read_cluster_scoped(install *in, exo_err *err)
         if (r && kube_get(in->c, r, NULL, name_of(doc), &live, err) == 0) {
             remember(in, live);
             cJSON_Delete(live);
-        } else if (r && !is_not_found(err)) {
+        } else if (r && !kube_is_not_found(err)) {
             return err_prefix(err, "reading %s %s", kind_of(doc), name_of(doc));
         }
         err_clear(err);
@@ -265,14 +259,14 @@ static int read_parent(install *in, exo_err *err)
 {
     cJSON *cm = NULL;
     if (kube_get(in->c, &KR_CONFIGMAPS, in->ns, APPLYSET_PARENT, &cm, err) < 0) {
-        if (!is_not_found(err))
+        if (!kube_is_not_found(err))
             return err_prefix(err, "reading ConfigMap %s/%s", in->ns, APPLYSET_PARENT);
         err_clear(err);
         return 0;
     }
     const cJSON *md = cJSON_GetObjectItemCaseSensitive(cm, "metadata");
     const char *gks = str_at(md, "annotations", APPLYSET_GROUP_KINDS);
-    const char *created = str_at(md, "annotations", NS_CREATED_ANNOTATION);
+    const char *created = str_at(md, "annotations", APPLYSET_NS_CREATED);
     in->old_gks = xstrdup(gks ? gks : "");
     in->ns_created = created && strcmp(created, "true") == 0;
     cJSON_Delete(cm);
@@ -285,7 +279,7 @@ static int apply_parent(install *in, const char *gks, exo_err *err)
     if (in->ns_created)
         cJSON_AddStringToObject(cJSON_GetObjectItemCaseSensitive(
                                     cJSON_GetObjectItemCaseSensitive(p, "metadata"), "annotations"),
-                                NS_CREATED_ANNOTATION, "true");
+                                APPLYSET_NS_CREATED, "true");
     int rc = kube_apply(in->c, &KR_CONFIGMAPS, in->ns, p, CLUSTER_FIELD_MANAGER, KUBE_FORCE, NULL, err);
     cJSON_Delete(p);
     if (rc < 0)
@@ -316,7 +310,7 @@ static int remember_members(install *in, const char *gk, exo_err *err)
 {
     cJSON *items = NULL;
     if (applyset_list(in->c, in->ns, in->id, gk, &items, err) < 0) {
-        if (is_not_found(err)) { /* the kind is not served (yet): no members */
+        if (kube_is_not_found(err)) { /* the kind is not served (yet): no members */
             err_clear(err);
             return 0;
         }
@@ -371,17 +365,11 @@ static int prune_kind(install *in, const char *gk, exo_err *err)
                           gk, name);
             continue;
         }
-        const char *dot = strchr(gk, '.');
-        char *kind = dot ? xstrndup(gk, (size_t)(dot - gk)) : xstrdup(gk);
-        char av[128];
-        snprintf(av, sizeof av, "%s%s%s", dot ? dot + 1 : "", dot ? "/" : "",
-                 strcmp(gk, "ExoControlPlane.exo.dev") == 0 ? "v1alpha1" : "v1");
-        const kube_resource *r = cluster_resource_of(av, kind);
-        free(kind);
+        const kube_resource *r = applyset_resource(gk);
         if (!r)
             continue;
         if (kube_delete(in->c, r, in->ns, name, KUBE_PROPAGATE_BACKGROUND, 0, err) < 0 &&
-            !is_not_found(err)) {
+            !kube_is_not_found(err)) {
             rc = err_prefix(err, "pruning %s %s", gk, name);
             break;
         }

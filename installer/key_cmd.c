@@ -39,7 +39,7 @@ static int export_key(cluster *cl, const char *ns, exo_err *err)
 {
     cJSON *s = NULL;
     if (kube_get(cl->client, &KR_SECRETS, ns, "exo-encryption", &s, err) < 0) {
-        if (err->reason && strcmp(err->reason, "NotFound") == 0)
+        if (kube_is_not_found(err))
             return err_set(err, "no Secret exo-encryption in namespace %s (is Exo installed "
                                 "there? see exo-install status --namespace %s)",
                            ns, ns);

@@ -177,11 +177,6 @@ static int check_permissions(kube_client *c, const preflight_opts *o, exo_err *e
     return rc;
 }
 
-static bool is_not_found(const exo_err *e)
-{
-    return e->reason && strcmp(e->reason, "NotFound") == 0;
-}
-
 static bool is_forbidden(const exo_err *e)
 {
     return e->reason && strcmp(e->reason, "Forbidden") == 0;
@@ -191,7 +186,7 @@ static int check_namespace(kube_client *c, const char *ns, exo_err *err)
 {
     cJSON *obj = NULL;
     if (kube_get(c, &KR_NAMESPACES, NULL, ns, &obj, err) < 0) {
-        if (is_not_found(err) || is_forbidden(err)) {
+        if (kube_is_not_found(err) || is_forbidden(err)) {
             err_clear(err);
             return 0;
         }
@@ -219,7 +214,7 @@ static int check_storage_class(kube_client *c, const char *name, FILE *warn, exo
             err_clear(err);
             return 0;
         }
-        if (is_not_found(err))
+        if (kube_is_not_found(err))
             return err_set(err, "--storage-class %s: the cluster has no such StorageClass "
                                 "(kubectl get storageclass lists them)",
                            name);

@@ -135,7 +135,7 @@ int readiness_check(kube_client *c, const cJSON *doc, bool *ready, buf *why, exo
     }
     cJSON *live = NULL;
     if (kube_get(c, r, str(md, "namespace"), str(md, "name"), &live, err) < 0) {
-        if (err->reason && strcmp(err->reason, "NotFound") == 0) {
+        if (kube_is_not_found(err)) {
             err_clear(err);
             buf_puts(why, "not found");
             return 0;

@@ -63,7 +63,7 @@ static int get_opt(kube_client *c, const kube_resource *r, const char *ns, const
     *obj = NULL;
     if (kube_get(c, r, ns, name, obj, err) == 0)
         return 0;
-    if (err->reason && strcmp(err->reason, "NotFound") == 0) {
+    if (kube_is_not_found(err)) {
         err_clear(err);
         return 0;
     }
@@ -86,26 +86,11 @@ static int add_workload(kube_client *c, cJSON *rows, const char *component, cons
         cJSON_AddNullToObject(row, "ready");
         cJSON_AddNullToObject(row, "desired");
         cJSON_AddStringToObject(row, "status", absent);
-        if (strcmp(absent, "-") != 0)
-            *all_ready = false;
+        *all_ready = false;
     } else {
-        /* readiness_check reads the object again: one GET more, for one rule. */
-        cJSON *doc = cJSON_CreateObject();
-        cJSON_AddStringToObject(doc, "apiVersion", "apps/v1");
-        cJSON_AddStringToObject(doc, "kind", kind);
-        cJSON *md = cJSON_AddObjectToObject(doc, "metadata");
-        cJSON_AddStringToObject(md, "name", name);
-        cJSON_AddStringToObject(md, "namespace", ns);
         bool ready = false;
         buf why = BUF_INIT;
-        int rc = readiness_check(c, doc, &ready, &why, err);
-        cJSON_Delete(doc);
-        if (rc < 0) {
-            buf_free(&why);
-            cJSON_Delete(row);
-            cJSON_Delete(obj);
-            return -1;
-        }
+        readiness_of(obj, &ready, &why);
         cJSON_AddNumberToObject(row, "ready", num_at(obj, "status", "readyReplicas", 0));
         cJSON_AddNumberToObject(row, "desired", num_at(obj, "spec", "replicas", 1));
         cJSON_AddStringToObject(row, "status", ready ? "Ready" : why.ptr);

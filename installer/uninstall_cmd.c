@@ -17,7 +17,6 @@
 #include "xalloc.h"
 
 #define DEFAULT_TIMEOUT_MS (5L * 60 * 1000)
-#define NS_CREATED_ANNOTATION "exo.dev/namespace-created-by-install"
 
 enum { OPT_NAMESPACE = 700, OPT_PURGE, OPT_WAIT, OPT_TIMEOUT, OPT_HELP };
 
@@ -90,11 +89,6 @@ static const char *name_of(const cJSON *o)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static bool not_found(const exo_err *e)
-{
-    return e->reason && strcmp(e->reason, "NotFound") == 0;
-}
-
 static void keep(uninstall *u, const char *what, const char *name)
 {
     buf_printf(&u->kept, "%s%s %s", u->kept.len ? ", " : "", what, name);
@@ -104,7 +98,7 @@ static int delete_one(uninstall *u, size_t i, const char *name, exo_err *err)
 {
     kube_propagation p = order[i].foreground ? KUBE_PROPAGATE_FOREGROUND : KUBE_PROPAGATE_BACKGROUND;
     if (kube_delete(u->c, order[i].r, u->ns, name, p, 0, err) < 0) {
-        if (!not_found(err))
+        if (!kube_is_not_found(err))
             return err_prefix(err, "deleting %s %s", order[i].gk, name);
         err_clear(err);
         return 0;
@@ -122,7 +116,7 @@ static int delete_kind(uninstall *u, size_t i, const char *selector, exo_err *er
 {
     cJSON *items = NULL;
     if (kube_list(u->c, order[i].r, u->ns, selector, 500, &items, NULL, err) < 0) {
-        if (not_found(err)) { /* the kind is not served: nothing of it */
+        if (kube_is_not_found(err)) { /* the kind is not served: nothing of it */
             err_clear(err);
             return 0;
         }
@@ -156,7 +150,7 @@ static int wait_gone(uninstall *u, const kube_resource *r, const char *ns, const
     for (;;) {
         cJSON *obj = NULL;
         if (kube_get(u->c, r, ns, name, &obj, err) < 0) {
-            if (not_found(err)) {
+            if (kube_is_not_found(err)) {
                 err_clear(err);
                 break;
             }
@@ -183,7 +177,7 @@ static int purge_crd(uninstall *u, exo_err *err)
 {
     cJSON *items = NULL;
     if (kube_list(u->c, &KR_EXOCONTROLPLANES, "", NULL, 1, &items, NULL, err) < 0) {
-        if (not_found(err)) {
+        if (kube_is_not_found(err)) {
             err_clear(err);
             return 0;
         }
@@ -197,7 +191,7 @@ static int purge_crd(uninstall *u, exo_err *err)
         return 0;
     }
     if (kube_delete(u->c, &KR_CRDS, NULL, crd, KUBE_PROPAGATE_BACKGROUND, 0, err) < 0) {
-        if (!not_found(err))
+        if (!kube_is_not_found(err))
             return err_prefix(err, "deleting CustomResourceDefinition %s", crd);
         err_clear(err);
         return 0;
@@ -217,14 +211,14 @@ static int run(uninstall *u, exo_err *err)
     bool ns_created = false;
     cJSON *parent = NULL;
     if (kube_get(u->c, &KR_CONFIGMAPS, u->ns, APPLYSET_PARENT, &parent, err) < 0) {
-        if (!not_found(err)) {
+        if (!kube_is_not_found(err)) {
             buf_free(&sel);
             return err_prefix(err, "reading ConfigMap %s/%s", u->ns, APPLYSET_PARENT);
         }
         err_clear(err);
     } else {
         const cJSON *ann = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(parent, "metadata"), "annotations");
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ann, NS_CREATED_ANNOTATION);
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ann, APPLYSET_NS_CREATED);
         ns_created = cJSON_IsString(v) && strcmp(v->valuestring, "true") == 0;
     }
     int rc = 0;
@@ -251,7 +245,7 @@ static int run(uninstall *u, exo_err *err)
      * still knows whether install created the namespace. */
     if (rc == 0 && parent && u->purge) {
         if (kube_delete(u->c, &KR_CONFIGMAPS, u->ns, APPLYSET_PARENT, KUBE_PROPAGATE_BACKGROUND, 0, err) < 0 &&
-            !not_found(err))
+            !kube_is_not_found(err))
             rc = err_prefix(err, "deleting ConfigMap %s", APPLYSET_PARENT);
         err_clear(err);
     }
@@ -271,7 +265,7 @@ static int run(uninstall *u, exo_err *err)
         keep(u, "CustomResourceDefinition", "exocontrolplanes.exo.dev");
     if (rc == 0 && u->purge && ns_created) {
         if (kube_delete(u->c, &KR_NAMESPACES, NULL, u->ns, KUBE_PROPAGATE_BACKGROUND, 0, err) < 0 &&
-            !not_found(err)) {
+            !kube_is_not_found(err)) {
             rc = err_prefix(err, "deleting Namespace %s", u->ns);
         } else {
             err_clear(err);

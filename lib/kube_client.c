@@ -687,3 +687,8 @@ kube_config *kube_client_config(kube_client *c)
 {
     return c->cfg;
 }
+
+bool kube_is_not_found(const exo_err *err)
+{
+    return err && err->reason && strcmp(err->reason, "NotFound") == 0;
+}

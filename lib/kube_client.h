@@ -160,6 +160,10 @@ void kube_query_add(buf *path, const char *key, const char *value);
 int kube_client_setup_handle(kube_client *c, CURL *h, const char *path_and_query,
                              struct curl_slist **headers, exo_err *err);
 
+/* Whether err is the API's "NotFound" (the object, or the kind, does not
+ * exist): the one failure callers that mean "if present" let pass. */
+bool kube_is_not_found(const exo_err *err);
+
 /* Fills err from a non-2xx answer: the Status object's message and reason
  * when body is one, else "METHOD PATH: HTTP status" and the start of the
  * body. Returns -1. */
