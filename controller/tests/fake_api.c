@@ -54,25 +54,7 @@ void fake_api_stop(void)
 
 static char *call(const char *method, const char *path, const char *body)
 {
-    buf url = BUF_INIT;
-    char *resp = NULL;
-    size_t len = 0;
-    buf_printf(&url, "https://127.0.0.1:%d%s", F.port, path);
-    CURL *h = curl_easy_init();
-    curl_easy_setopt(h, CURLOPT_URL, url.ptr);
-    curl_easy_setopt(h, CURLOPT_CAINFO, F.ca);
-    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-    if (body)
-        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-    FILE *mem = open_memstream(&resp, &len);
-    curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
-    CURLcode rc = curl_easy_perform(h);
-    fclose(mem);
-    curl_easy_cleanup(h);
-    buf_free(&url);
-    if (rc != CURLE_OK)
-        fail_msg("fake %s %s: %s", method, path, curl_easy_strerror(rc));
-    return resp;
+    return kube_fake_call(F.port, F.ca, method, path, body);
 }
 
 void fake_api_client(kube_config **cfg, kube_client **c)

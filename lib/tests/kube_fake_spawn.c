@@ -1,6 +1,14 @@
 #include "kube_fake_spawn.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <unistd.h>
+
+#include <cmocka.h>
+#include <curl/curl.h>
 
 #include "buf.h"
 
@@ -29,4 +37,28 @@ int kube_fake_spawn(pid_t *pid, int *stdin_fd, cJSON **info)
     *info = line.ptr ? cJSON_Parse(line.ptr) : NULL;
     buf_free(&line);
     return *info ? 0 : -1;
+}
+
+char *kube_fake_call(int port, const char *ca, const char *method, const char *path,
+                     const char *body)
+{
+    buf url = BUF_INIT;
+    char *resp = NULL;
+    size_t len = 0;
+    buf_printf(&url, "https://127.0.0.1:%d%s", port, path);
+    CURL *h = curl_easy_init();
+    curl_easy_setopt(h, CURLOPT_URL, url.ptr);
+    curl_easy_setopt(h, CURLOPT_CAINFO, ca);
+    curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+    if (body)
+        curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+    FILE *mem = open_memstream(&resp, &len);
+    curl_easy_setopt(h, CURLOPT_WRITEDATA, mem);
+    CURLcode rc = curl_easy_perform(h);
+    fclose(mem);
+    curl_easy_cleanup(h);
+    buf_free(&url);
+    if (rc != CURLE_OK)
+        fail_msg("fake %s %s: %s", method, path, curl_easy_strerror(rc));
+    return resp;
 }
