@@ -12,6 +12,7 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "listen_addr.h"
 #include "metrics.h"
 #include "xalloc.h"
 
@@ -110,40 +111,6 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return reply(conn, MHD_HTTP_NOT_FOUND, "not found\n");
 }
 
-/* ":8080" (every address), "127.0.0.1:8080", "[::1]:8080". */
-static int parse_addr(const char *addr, struct sockaddr_storage *ss, exo_err *err)
-{
-    const char *colon = strrchr(addr, ':');
-    char *end;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
-    if (!colon || *end || port < 0 || port > 65535 || end == colon + 1)
-        return err_set(err, "EXO_HTTP_ADDR=\"%s\": want [host]:port, e.g. :8080", addr);
-    memset(ss, 0, sizeof *ss);
-    size_t hlen = (size_t)(colon - addr);
-    char host[64];
-    if (hlen >= sizeof host)
-        return err_set(err, "EXO_HTTP_ADDR=\"%s\": host too long", addr);
-    memcpy(host, addr, hlen);
-    host[hlen] = '\0';
-    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-        host[hlen - 1] = '\0';
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
-            return err_set(err, "EXO_HTTP_ADDR=\"%s\": not an IPv6 address", addr);
-        return 0;
-    }
-    struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-    a4->sin_family = AF_INET;
-    a4->sin_port = htons((uint16_t)port);
-    if (hlen == 0)
-        a4->sin_addr.s_addr = htonl(INADDR_ANY);
-    else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-        return err_set(err, "EXO_HTTP_ADDR=\"%s\": want an IP address before the port", addr);
-    return 0;
-}
-
 static void completed(void *cls, struct MHD_Connection *conn, void **state,
                       enum MHD_RequestTerminationCode why)
 {
@@ -158,7 +125,7 @@ static void completed(void *cls, struct MHD_Connection *conn, void **state,
 int http_start(http_server **out, const char *addr, pool *db, exo_err *err)
 {
     struct sockaddr_storage ss;
-    if (parse_addr(addr, &ss, err) < 0)
+    if (listen_addr_parse(addr, "EXO_HTTP_ADDR=", ":8080", &ss, err) < 0)
         return -1;
     http_server *s = xcalloc(1, sizeof *s);
     s->db = db;

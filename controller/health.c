@@ -11,6 +11,7 @@
 #include <microhttpd.h>
 
 #include "buf.h"
+#include "listen_addr.h"
 #include "metrics.h"
 #include "xalloc.h"
 
@@ -55,41 +56,10 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     return reply(conn, MHD_HTTP_NOT_FOUND, text, "not found\n", MHD_RESPMEM_PERSISTENT);
 }
 
-static int parse_addr(const char *addr, struct sockaddr_storage *ss, exo_err *err)
-{
-    const char *colon = strrchr(addr, ':');
-    char *end = NULL;
-    long port = colon ? strtol(colon + 1, &end, 10) : -1;
-    if (!colon || end == colon + 1 || *end || port < 0 || port > 65535)
-        return err_set(err, "--health-addr \"%s\": want [host]:port, e.g. :8081", addr);
-    memset(ss, 0, sizeof *ss);
-    size_t hlen = (size_t)(colon - addr);
-    char *host = xstrndup(addr, hlen);
-    int rc = 0;
-    if (hlen >= 2 && host[0] == '[' && host[hlen - 1] == ']') {
-        struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)ss;
-        host[hlen - 1] = '\0';
-        a6->sin6_family = AF_INET6;
-        a6->sin6_port = htons((uint16_t)port);
-        if (inet_pton(AF_INET6, host + 1, &a6->sin6_addr) != 1)
-            rc = err_set(err, "--health-addr \"%s\": not an IPv6 address", addr);
-    } else {
-        struct sockaddr_in *a4 = (struct sockaddr_in *)ss;
-        a4->sin_family = AF_INET;
-        a4->sin_port = htons((uint16_t)port);
-        if (hlen == 0)
-            a4->sin_addr.s_addr = htonl(INADDR_ANY);
-        else if (inet_pton(AF_INET, host, &a4->sin_addr) != 1)
-            rc = err_set(err, "--health-addr \"%s\": want an IP address before the port", addr);
-    }
-    free(host);
-    return rc;
-}
-
 int health_start(health **out, const char *addr, exo_err *err)
 {
     struct sockaddr_storage ss;
-    if (parse_addr(addr, &ss, err) < 0)
+    if (listen_addr_parse(addr, "--health-addr ", ":8081", &ss, err) < 0)
         return -1;
     health *h = xcalloc(1, sizeof *h);
     atomic_init(&h->ready, false);
