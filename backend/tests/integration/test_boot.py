@@ -165,14 +165,18 @@ def test_eight_concurrent_boots_through_pgbouncer_transaction_mode(db, new_db, p
 
 def test_sigkill_at_random_points_of_boot_leaves_a_whole_schema(db, new_db):
     reference = new_db()
+    started = time.monotonic()
     reference.run("migrate")
+    # Kill within the time a whole boot takes here: a fixed window would land
+    # after the boot more often as boots get faster (or the machine idler).
+    window = (time.monotonic() - started) * 0.9
     whole = reference.schema()
     rng = random.Random(1234)
     kills = int(os.environ.get("EXO_KILL_RUNS", "40"))
     mid_boot = 0
     for _ in range(kills):
         p = db.popen("migrate")
-        time.sleep(rng.uniform(0, 0.2))
+        time.sleep(rng.uniform(0, window))
         p.send_signal(signal.SIGKILL)
         p.wait()
         schema = db.schema()
