@@ -114,6 +114,11 @@ k -n exo create secret generic exo-encryption --from-literal=key="$(openssl rand
 k -n exo create secret generic exo-bootstrap \
   --from-literal=token="$(openssl rand -base64 32 | tr '+/' '-_' | tr -d '=')" >/dev/null || abort "secret exo-bootstrap"
 ok "Secrets exo-postgres, exo-database, exo-encryption, exo-bootstrap created with kubectl"
+# The secrets audit (e2e/audit/secrets_audit.py): the Secrets' values, Events,
+# status and pod logs are harvested now and then; the end looks for the
+# values in everything the run wrote.
+audit() { python3 "$root/e2e/audit/secrets_audit.py" --kubeconfig "$kc" --work "$dir/audit" "$@"; }
+audit harvest || bad "secrets audit: harvest"
 
 start=$SECONDS
 k -n exo wait --for=condition=Ready exocontrolplane/exo --timeout=240s >/dev/null \
@@ -228,6 +233,7 @@ new_pod_ready() { p=$(backend_pod); [ -n "$p" ] && [ "$p" != "$pod_before" ] && 
 check "and rolls the backend (new pod $pod_before -> ...), Ready" wait_for 180 new_pod_ready
 
 # --- nothing secret anywhere ---------------------------------------------------
+audit harvest || bad "secrets audit: harvest"
 leak() {
   { k -n exo get exocontrolplane exo -o yaml; k -n exo get events -o yaml; k -n exo get deploy exo-backend -o yaml
     cat "$dir"/pods/exo_exo-controller-*/controller.log; } 2>/dev/null | grep -c -- "$password"
@@ -290,6 +296,7 @@ check "the kubelet restarts it and it leads again after the intruder's lease exp
 check "(restart count went up)" test "$(ctl_restarts)" -gt "$r0"
 
 # --- deleting the resource -----------------------------------------------------
+audit harvest || bad "secrets audit: harvest"
 castsdir=$(k get pv "$(k -n exo get pvc exo-casts -o jsonpath='{.spec.volumeName}')" -o jsonpath='{.spec.hostPath.path}')
 echo kept >"$castsdir/e2e-marker"
 k -n exo delete exocontrolplane exo --timeout=60s >/dev/null || bad "delete exocontrolplane exo"
@@ -309,6 +316,8 @@ clean_logs() {  # the one error expected is the lost Lease above
     grep -v 'leader election lost' | grep -q -E 'AddressSanitizer|LeakSanitizer|runtime error:|"level":"error"'
 }
 check "no sanitizer report or error in any controller log" clean_logs
+check "secrets audit: no Secret value in any log, Event, status or error of the run" \
+  audit scan "$dir"
 left=""
 for p in $kpid $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
 check "no kubelet, container or controller process left${left:+ (left:$left)}" test -z "$left"

@@ -1,9 +1,12 @@
 """Shared by the e2e tests: the cluster (KUBECONFIG, set by e2e/suite.sh),
 the binaries, kubectl, and what differs between the two targets."""
 import base64
+import itertools
 import json
 import os
 import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -33,11 +36,49 @@ def kjson(*args):
 # Flags for every install, e.g. kind/e2e.sh's image references.
 INSTALL_FLAGS = os.environ.get("EXO_INSTALL_FLAGS", "").split()
 
+# The secrets audit (e2e/audit/secrets_audit.py): what every exo-install
+# printed goes to AUDIT/outputs, and the cluster's secrets, Events, status and
+# pod logs are harvested after each command and each test, while the
+# namespaces still exist; test_secrets_audit.py, last, looks for the secrets.
+sys.path.insert(0, str(ROOT / "e2e/audit"))
+import secrets_audit  # noqa: E402
+
+AUDIT = secrets_audit.Work(os.environ.get("EXO_E2E_AUDIT") or
+                           (Path(os.environ["EXO_E2E_DIR"]) / "audit" if "EXO_E2E_DIR" in os.environ
+                            else tempfile.mkdtemp(prefix="exo-audit.")))
+_outputs = itertools.count()
+
+
+def audit_output(what, p):
+    """Keeps what a command printed (never its arguments: they hold the
+    test's own secrets) for the audit."""
+    out = AUDIT.path / "outputs"
+    out.mkdir(exist_ok=True)
+    (out / f"{next(_outputs):04d}-{what}.txt").write_text(f"{p.stdout}\n--- stderr\n{p.stderr}")
+
+
+def audit_needle(name, value):
+    """A secret the test gave that no Secret holds (a refused password)."""
+    AUDIT.add(name, value)
+
+
+def audit_harvest():
+    secrets_audit.harvest(AUDIT, KUBECONFIG)
+
 
 def exo_install(*args, kubeconfig=None, timeout=900):
     extra = INSTALL_FLAGS if args and args[0] == "install" else []
-    return subprocess.run([EXO_INSTALL, *args, *extra, "--kubeconfig", kubeconfig or KUBECONFIG],
-                          capture_output=True, text=True, timeout=timeout)
+    p = subprocess.run([EXO_INSTALL, *args, *extra, "--kubeconfig", kubeconfig or KUBECONFIG],
+                       capture_output=True, text=True, timeout=timeout)
+    audit_output("-".join(a for a in args[:2] if not a.startswith("-")), p)
+    audit_harvest()
+    return p
+
+
+@pytest.fixture(autouse=True)
+def _audit_after_each_test():
+    yield
+    audit_harvest()
 
 
 def secret_value(ns, name, key):

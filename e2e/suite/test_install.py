@@ -7,8 +7,8 @@ import socket
 import subprocess
 import sys
 
-from conftest import (HAVE_CONTROLLER, ROOT, TARGET, exo_install, kjson, kubectl, psql,
-                      resource_versions, secret_value, wait_for)
+from conftest import (HAVE_CONTROLLER, ROOT, TARGET, audit_needle, exo_install, kjson, kubectl,
+                      psql, resource_versions, secret_value, wait_for)
 
 NS = "exo"
 WAIT = [] if HAVE_CONTROLLER else ["--wait=false"]
@@ -191,6 +191,7 @@ def test_switching_to_a_managed_database_prunes_the_bundled_one(tmp_path):
         good = f"host={host} port={server.port} user=exo password={server.APP_PASSWORD} " \
                f"dbname={db} sslmode=disable"
         bad = good.replace(server.APP_PASSWORD, "Wr0ng-pw-123")
+        audit_needle("the refused password of --db-dsn", "Wr0ng-pw-123")
         old = fake_server("15.4")
         try:
             p = exo_install("install", "--postgres=false", "--wait=false", "--db-dsn",
