@@ -15,7 +15,8 @@ def test_rendered_manifests_hold_no_secret():
     the exo-database Secret (the command warns to keep it out of Git) and in
     no other object; compose takes it from the environment."""
     audit_harvest()
-    dsns = [v for k, v in AUDIT.needles().items() if k.endswith("key dsn")]
+    dsns = [v for k, v in AUDIT.needles().items()
+            if k.startswith("Secret ") and k.split("#")[0].endswith("key dsn")]
     assert dsns, "no exo-database Secret was harvested during the run"
     for dsn in dsns:
         for fmt in ("yaml", "compose"):
