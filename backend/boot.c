@@ -11,6 +11,7 @@
 #include "lease.h"
 #include "log.h"
 #include "partitions.h"
+#include "pg_connect.h"
 #include "retention.h"
 #include "schema.h"
 #include "version.h"
@@ -31,15 +32,15 @@ static long elapsed_ms(const struct timespec *start)
 
 PGconn *boot_connect(const char *dsn_text, exo_err *err)
 {
-    PGconn *c = PQconnectdb(dsn_text);
+    PGconn *c = pg_connect(dsn_text, NULL, NULL);
     if (PQstatus(c) != CONNECTION_OK) {
         /* libpq's connection errors name host, port and user, never the
          * password; the DSN itself is printed only redacted. */
         const char *m = PQerrorMessage(c);
         dsn *d = NULL;
         char *where = dsn_parse(&d, dsn_text, NULL) == 0 ? dsn_redact(d) : NULL;
-        err_set(err, "connecting to the database (%s): %.*s", where ? where : "EXO_DATABASE_DSN",
-                (int)strcspn(m, "\n"), m);
+        err_set(err, "connecting to the database (%s): %.*s%s", where ? where : "EXO_DATABASE_DSN",
+                (int)strcspn(m, "\n"), m, pg_sslmode_hint(dsn_text, m));
         free(where);
         dsn_free(d);
         PQfinish(c);

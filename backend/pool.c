@@ -12,6 +12,7 @@
 #include <time.h>
 
 #include "dsn.h"
+#include "pg_connect.h"
 #include "xalloc.h"
 
 typedef struct waiter {
@@ -40,7 +41,7 @@ struct pool {
 static PGconn *pq_connect(void *ctx, const char *conninfo, exo_err *err)
 {
     (void)ctx;
-    PGconn *conn = PQconnectdb(conninfo);
+    PGconn *conn = pg_connect(conninfo, NULL, NULL);
     if (conn && PQstatus(conn) == CONNECTION_OK)
         return conn;
     /* libpq words this from the server's reply and the DSN's host and port;
@@ -50,7 +51,7 @@ static PGconn *pq_connect(void *ctx, const char *conninfo, exo_err *err)
     int n = (int)strlen(msg);
     while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
         n--;
-    err_set(err, "connecting to the database: %.*s", n, msg);
+    err_set(err, "connecting to the database: %.*s%s", n, msg, pg_sslmode_hint(conninfo, msg));
     free(msg);
     PQfinish(conn);
     return NULL;

@@ -7,6 +7,7 @@
 #include <libpq-fe.h>
 
 #include "dsn.h"
+#include "pg_connect.h"
 #include "xalloc.h"
 
 /* libpq's messages for a server it never talked to; anything else came
@@ -41,17 +42,15 @@ static char *first_line(const char *msg)
 int dbcheck_run(const char *dsn_text, const char *ca_file, FILE *warn, int *server_version,
                 exo_err *err)
 {
-    const char *keys[4] = {"dbname", NULL, NULL, NULL};
-    const char *vals[4] = {dsn_text, NULL, NULL, NULL};
-    int n = 1;
-    keys[n] = "connect_timeout";
-    vals[n++] = "5";
+    const char *keys[3] = {"connect_timeout", NULL, NULL};
+    const char *vals[3] = {"5", NULL, NULL};
     if (ca_file) {
-        keys[n] = "sslrootcert";
-        vals[n++] = ca_file;
+        keys[1] = "sslrootcert";
+        vals[1] = ca_file;
     }
-    /* expand_dbname: the DSN is parsed, and the keywords after it win. */
-    PGconn *conn = PQconnectdbParams(keys, vals, 1);
+    /* The same connection the backend makes (pg_connect: verify-full unless
+     * the DSN names an sslmode); the keywords after the DSN win. */
+    PGconn *conn = pg_connect(dsn_text, keys, vals);
     int rc = 0;
     if (!conn)
         return err_set(err, "--db-dsn: out of memory connecting");
@@ -64,7 +63,8 @@ int dbcheck_run(const char *dsn_text, const char *ca_file, FILE *warn, int *serv
                           "(--skip-db-check skips this check)\n",
                     msg);
         } else {
-            rc = err_set(err, "--db-dsn: the database refused the connection: %s", msg);
+            rc = err_set(err, "--db-dsn: the database refused the connection: %s%s", msg,
+                         pg_sslmode_hint(dsn_text, msg));
         }
         free(msg);
     } else if (PQserverVersion(conn) < DBCHECK_MIN_VERSION) {
