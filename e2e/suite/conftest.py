@@ -116,8 +116,13 @@ def psql(ns, password, sql):
     return p
 
 
-def resource_versions(ns):
-    """kind/name -> resourceVersion of everything in ns and the CRD."""
+def install_footprint(ns):
+    """kind/name -> what a change by exo-install would move, for everything
+    in ns and the CRD: the resourceVersion of objects without a generation
+    (Secrets, Services, ...), and of the others their generation and the time
+    of exo-install's managed-fields entry. Not their resourceVersion: the
+    Deployment and StatefulSet controllers update status whenever they like
+    (a pod turning ready after install's wait), which moves it."""
     out = {}
     items = kjson("-n", ns, "get",
                   "secrets,configmaps,pvc,serviceaccounts,services,statefulsets,deployments,"
@@ -125,7 +130,13 @@ def resource_versions(ns):
     items.append(kjson("get", "crd", "exocontrolplanes.exo.dev"))
     items.append(kjson("get", "namespace", ns))
     for it in items:
-        out[f"{it['kind']}/{it['metadata']['name']}"] = it["metadata"]["resourceVersion"]
+        md = it["metadata"]
+        if "generation" in md:
+            mine = [f.get("time") for f in md.get("managedFields", [])
+                    if f.get("manager") == "exo-install"]
+            out[f"{it['kind']}/{md['name']}"] = f"generation {md['generation']}, applied {mine}"
+        else:
+            out[f"{it['kind']}/{md['name']}"] = md["resourceVersion"]
     return out
 
 

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 from conftest import (HAVE_CONTROLLER, ROOT, TARGET, audit_needle, exo_install, kjson, kubectl,
-                      psql, resource_versions, secret_value, wait_for)
+                      install_footprint, psql, secret_value, wait_for)
 
 NS = "exo"
 WAIT = [] if HAVE_CONTROLLER else ["--wait=false"]
@@ -103,17 +103,17 @@ def test_bundled_install_reaches_a_ready_postgres_16_with_the_generated_password
 
 
 def test_reinstall_changes_nothing():
-    before = resource_versions(NS)
+    before = install_footprint(NS)
     key = secret_value(NS, "exo-encryption", "key")
     p = exo_install("install", *WAIT)
     assert p.returncode == 0, p.stdout + p.stderr
     assert "0 created, 0 configured" in p.stdout, p.stdout
-    after = resource_versions(NS)
+    after = install_footprint(NS)
     changed = {k: (before.get(k), v) for k, v in after.items() if before.get(k) != v}
-    # The backend Deployment/Service and the resource's status belong to the
-    # controller; everything install owns must be untouched.
-    changed = {k: v for k, v in changed.items() if not k.startswith("ExoControlPlane/")
-               and k not in ("Deployment/exo-backend", "Service/exo-backend")}
+    # The backend Deployment and Service belong to the controller; everything
+    # install owns must be untouched.
+    changed = {k: v for k, v in changed.items()
+               if k not in ("Deployment/exo-backend", "Service/exo-backend")}
     assert changed == {}, changed
     assert secret_value(NS, "exo-encryption", "key") == key
 
