@@ -65,6 +65,28 @@ static void test_rfc3339_offsets_and_fractions(void **state)
     assert_string_equal(out, "2027-01-15T10:00:00Z");
 }
 
+/* Not RFC 3339 (signs or spaces in fixed-width fields), or refused by
+ * PostgreSQL's timestamptz, which reads the same text when events are
+ * inserted: refused here, it is a 400 and not a failed insert. */
+static void test_rfc3339_refuses_what_postgres_refuses(void **state)
+{
+    (void)state;
+    time_t t;
+    assert_false(rfc3339_parse("2027-02-31T00:00:00Z", &t)); /* found by fuzz_api_json */
+    assert_false(rfc3339_parse("2027-02-29T00:00:00Z", &t));
+    assert_true(rfc3339_parse("2028-02-29T00:00:00Z", &t));
+    assert_false(rfc3339_parse("2027-04-31T00:00:00Z", &t));
+    assert_false(rfc3339_parse("0000-01-01T00:00:00Z", &t));
+    assert_false(rfc3339_parse("2027-01-15T-1:00:00Z", &t));
+    assert_false(rfc3339_parse("2027-01-15T10:00:-1Z", &t));
+    assert_false(rfc3339_parse(" 202-01-15T10:00:00Z", &t));
+    assert_false(rfc3339_parse("+202-01-15T10:00:00Z", &t));
+    assert_false(rfc3339_parse("2027-01-15T10:00:00+16:00", &t));
+    assert_false(rfc3339_parse("2027-01-15T10:00:00+1:00", &t));
+    assert_true(rfc3339_parse("2027-01-15T10:00:00-15:59", &t));
+    assert_true(rfc3339_parse("2027-12-31T23:59:60z", &t));
+}
+
 static void test_durations_like_go(void **state)
 {
     (void)state;
@@ -85,6 +107,7 @@ int main(void)
         cmocka_unit_test(test_month_bounds_are_utc_whatever_the_local_zone),
         cmocka_unit_test(test_partition_names_parse_back),
         cmocka_unit_test(test_rfc3339_offsets_and_fractions),
+        cmocka_unit_test(test_rfc3339_refuses_what_postgres_refuses),
         cmocka_unit_test(test_durations_like_go),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
