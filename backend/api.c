@@ -10,6 +10,7 @@
 #include <openssl/evp.h>
 
 #include "api_call.h"
+#include "api_json.h"
 #include "casts.h"
 #include "buf.h"
 #include "db.h"
@@ -165,7 +166,7 @@ cJSON *api_query_json(api_call *c, const char *sql, const char *const *params)
 static enum MHD_Result send_json(struct MHD_Connection *conn, int status, const cJSON *out,
                                  bool auth_challenge)
 {
-    char *text = out ? cJSON_PrintUnformatted(out) : xstrdup("{}");
+    char *text = out ? api_json_print(out) : xstrdup("{}");
     size_t len = strlen(text);
     text = xrealloc(text, len + 2);
     text[len++] = '\n';

@@ -1,6 +1,8 @@
 #include "api_json.h"
 
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "months.h"
@@ -82,4 +84,48 @@ const char *api_json_str(const cJSON *obj, const char *name)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
     return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+/* Replaces every finite number under node by a Raw node holding the
+ * shortest "%.Ng" that reads back as exactly its double (cJSON writes the
+ * others as null). */
+static void exact_numbers(cJSON *node)
+{
+    cJSON *next;
+    for (cJSON *c = node->child; c; c = next) {
+        next = c->next;
+        if (!cJSON_IsNumber(c) || !isfinite(c->valuedouble)) {
+            exact_numbers(c);
+            continue;
+        }
+        char text[32];
+        for (int digits = 15; digits <= 17; digits++) {
+            snprintf(text, sizeof text, "%.*g", digits, c->valuedouble);
+            if (strtod(text, NULL) == c->valuedouble)
+                break;
+        }
+        cJSON *raw = cJSON_CreateRaw(text);
+        if (!raw)
+            abort(); /* out of memory: as xmalloc does */
+        raw->string = c->string;
+        raw->type |= c->type & cJSON_StringIsConst;
+        c->string = NULL;
+        cJSON_ReplaceItemViaPointer(node, c, raw);
+    }
+}
+
+char *api_json_print(const cJSON *v)
+{
+    /* In an array, so that a bare number is replaced like any other. */
+    cJSON *wrap = cJSON_CreateArray();
+    cJSON *copy = cJSON_Duplicate(v, true);
+    if (!wrap || !copy)
+        abort();
+    cJSON_AddItemToArray(wrap, copy);
+    exact_numbers(wrap);
+    char *text = cJSON_PrintUnformatted(wrap->child);
+    cJSON_Delete(wrap);
+    if (!text)
+        abort();
+    return text;
 }

@@ -37,4 +37,10 @@ int64_t api_json_int(const cJSON *obj, const char *name, int64_t fallback);
 /* The string value of a field, or NULL; borrowed. */
 const char *api_json_str(const cJSON *obj, const char *name);
 
+/* v as compact JSON text (caller frees) with every number written so that
+ * it reads back as the same double: cJSON's own printer keeps only 15
+ * digits when 17 are "close enough" (0.30000000000000004 became 0.3 and
+ * 9007199254740991 became 9007199254740990 on their way into jsonb). */
+char *api_json_print(const cJSON *v);
+
 #endif

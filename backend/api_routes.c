@@ -247,7 +247,7 @@ int route_put_status(api_call *c)
     id_text(dep, d);
     const char *p1[] = {d, c->seg[3], NULL};
     exo_err e = EXO_ERR_INIT;
-    char *json = cJSON_PrintUnformatted(cJSON_GetObjectItemCaseSensitive(c->body, "tool_status"));
+    char *json = api_json_print(cJSON_GetObjectItemCaseSensitive(c->body, "tool_status"));
     char *sealed = NULL, *prev_sealed = NULL;
     buf prev = BUF_INIT;
     PGresult *r = NULL;
@@ -427,7 +427,7 @@ static bool events_ok(api_call *c, const json_field *fields, cJSON **events)
 static int insert_batch(api_call *c, const char *what, const char *sql, const cJSON *events,
                         const char *extra, const char *kind)
 {
-    char *json = cJSON_PrintUnformatted(events);
+    char *json = api_json_print(events);
     const char *p[] = {json, extra, NULL};
     exo_err e = EXO_ERR_INIT;
     PGresult *r = db_query(c->db, what, sql, p, &e);
