@@ -117,5 +117,10 @@ void rfc3339_format(time_t t, char out[32])
 {
     struct tm tm;
     gmtime_r(&t, &tm);
-    strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    /* Not strftime's %Y, which writes year 315 as "315". Twenty characters
+     * for years 1 to 9999, which is all RFC 3339 has. */
+    char text[80];
+    snprintf(text, sizeof text, "%04d-%02d-%02dT%02d:%02d:%02dZ", tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    snprintf(out, 32, "%.31s", text);
 }

@@ -87,6 +87,17 @@ static void test_rfc3339_refuses_what_postgres_refuses(void **state)
     assert_true(rfc3339_parse("2027-12-31T23:59:60z", &t));
 }
 
+/* Found by fuzz_api_json: year 315 was formatted as "315-01-15T10:00:00Z". */
+static void test_rfc3339_format_pads_the_year(void **state)
+{
+    (void)state;
+    char out[32];
+    rfc3339_format(at("0315-01-15T10:00:00Z"), out);
+    assert_string_equal(out, "0315-01-15T10:00:00Z");
+    rfc3339_format(at("0001-01-01T00:00:00Z"), out);
+    assert_string_equal(out, "0001-01-01T00:00:00Z");
+}
+
 static void test_durations_like_go(void **state)
 {
     (void)state;
@@ -108,6 +119,7 @@ int main(void)
         cmocka_unit_test(test_partition_names_parse_back),
         cmocka_unit_test(test_rfc3339_offsets_and_fractions),
         cmocka_unit_test(test_rfc3339_refuses_what_postgres_refuses),
+        cmocka_unit_test(test_rfc3339_format_pads_the_year),
         cmocka_unit_test(test_durations_like_go),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
