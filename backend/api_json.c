@@ -24,8 +24,20 @@ static const char *kind_name(json_kind k)
     case JF_ARRAY:
         return "an array";
     default:
-        return "JSON";
+        return "JSON whose numbers fit a double (at most about 1.8e308)";
     }
+}
+
+/* cJSON reads a number past a double's range (1e999) as infinity, which
+ * it would print as null: such a value is refused, not changed. */
+static bool all_finite(const cJSON *v)
+{
+    if (cJSON_IsNumber(v))
+        return isfinite(v->valuedouble);
+    for (const cJSON *c = v->child; c; c = c->next)
+        if (!all_finite(c))
+            return false;
+    return true;
 }
 
 static bool is_int(const cJSON *v)
@@ -49,7 +61,7 @@ static bool fits(const cJSON *v, json_kind k)
     case JF_ARRAY:
         return cJSON_IsArray(v);
     default:
-        return true;
+        return all_finite(v);
     }
 }
 

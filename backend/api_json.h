@@ -14,7 +14,7 @@ typedef enum {
     JF_STRING, /* a string, at most 1000 bytes */
     JF_INT,    /* a whole number that an int64 holds exactly (|n| <= 2^53) */
     JF_INT_OR_NULL,
-    JF_JSON, /* anything: stored as jsonb */
+    JF_JSON, /* any JSON whose numbers are finite doubles: stored as jsonb */
     JF_TIME, /* an RFC 3339 string */
     JF_ARRAY,
 } json_kind;
