@@ -2,11 +2,13 @@
 # `make demo` shows the main job. Missing system packages are installed first.
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+FUZZ_TARGETS := fuzz_yamljson fuzz_dsn fuzz_kube_config fuzz_template fuzz_casts fuzz_api_json
 JOBS       ?= $(shell nproc)
 MAKEFLAGS  += --no-print-directory
 INSTALL    := $(BUILD)/installer/exo-install
 
-.PHONY: all deps build asan test test-unit test-asan demo demo-stop manifests docs bench clean
+.PHONY: all deps build asan fuzz-build fuzz test test-unit test-asan demo demo-stop manifests docs bench clean
 
 all: build
 
@@ -21,11 +23,23 @@ asan: deps
 	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DEXO_SANITIZE=ON >/dev/null
 	@cmake --build $(ASAN_BUILD) -j $(JOBS)
 
+# The libFuzzer harnesses of tests/fuzz/ (clang, ASan, UBSan).
+fuzz-build: deps
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DEXO_FUZZ=ON -DEXO_E2E=OFF >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target $(FUZZ_TARGETS)
+
+# Each harness for FUZZ_SECONDS (default 30), two at a time, from a copy of
+# its checked-in corpus; fails on any finding (docs/testing.md).
+fuzz: fuzz-build
+	@scripts/fuzz.sh $(FUZZ_BUILD)
+
 # Everything in the normal build (unit, CLI, valgrind), then the unit and CLI
-# tests again under AddressSanitizer and UndefinedBehaviorSanitizer.
-test: build asan
+# tests again under AddressSanitizer and UndefinedBehaviorSanitizer, then a
+# bounded fuzzing run.
+test: build asan fuzz-build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE valgrind
+	@scripts/fuzz.sh $(FUZZ_BUILD)
 
 # From a fresh checkout to a ready control plane on the sandbox cluster; leaves
 # it running (make demo-stop stops it).
@@ -49,4 +63,4 @@ bench: build
 	@python3 bench/controller.py $(BUILD)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
