@@ -63,11 +63,14 @@ static int num(const char *s, int n)
     return v;
 }
 
-static int days_in(int year, int month)
+/* Asked of the C library rather than computed, so that the reference does
+ * not share the product's arithmetic: timegm() moves a day that does not
+ * exist into the next month. */
+static bool date_exists(int year, int month, int day)
 {
-    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    return month == 2 && leap ? 29 : days[month - 1];
+    struct tm tm = {.tm_year = year - 1900, .tm_mon = month - 1, .tm_mday = day, .tm_hour = 12};
+    timegm(&tm);
+    return tm.tm_mon == month - 1 && tm.tm_mday == day;
 }
 
 /* YYYY-MM-DDTHH:MM:SS[.fraction](Z|z|+HH:MM|-HH:MM), a date that exists,
@@ -79,7 +82,7 @@ static bool ref_time(const char *s)
         !digits(s + 14, 2) || s[16] != ':' || !digits(s + 17, 2))
         return false;
     int y = num(s, 4), mo = num(s + 5, 2), d = num(s + 8, 2);
-    if (y < 1 || mo < 1 || mo > 12 || d < 1 || d > days_in(y, mo) || num(s + 11, 2) > 23 ||
+    if (y < 1 || mo < 1 || mo > 12 || d < 1 || !date_exists(y, mo, d) || num(s + 11, 2) > 23 ||
         num(s + 14, 2) > 59 || num(s + 17, 2) > 60)
         return false;
     const char *p = s + 19;
