@@ -73,7 +73,7 @@ for name in "${targets[@]}"; do
 done
 echo "fuzz: ${#targets[@]} harnesses, ${seconds}s each, $jobs at a time: $(($(date +%s) - start))s"
 if ((failed)); then
-  echo "fuzz: kept $work for the reproducers" >&2
+  echo "fuzz: kept $work for the reproducers; docs/testing.md says how a finding becomes a regression test" >&2
   exit 1
 fi
 rm -rf "$work"
