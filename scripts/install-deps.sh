@@ -8,8 +8,7 @@ debs=(cmake pkg-config gcc make
       libyaml-dev libcjson-dev libpq-dev libssl-dev libcurl4-openssl-dev
       libmicrohttpd-dev libcmocka-dev valgrind
       pgbouncer postgresql-client docker-compose iproute2 util-linux
-      shellcheck graphviz
-      clang libclang-rt-14-dev)
+      shellcheck graphviz clang)
 # Node.js for npm (install-postgres.sh); a Node already on PATH (CI's
 # setup-node, NodeSource) will do.
 command -v npm >/dev/null || debs+=(nodejs npm)
@@ -18,12 +17,24 @@ for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
 
-if ((${#missing[@]})); then
-  echo "install-deps: installing ${missing[*]}" >&2
-  sudo=""
+apt_install() {
+  local sudo=""
   [ "$(id -u)" = 0 ] || sudo=sudo
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+if ((${#missing[@]})); then
+  echo "install-deps: installing ${missing[*]}" >&2
+  apt_install "${missing[@]}"
+fi
+
+# libFuzzer (make fuzz) comes with the compiler-rt package of the default
+# clang's version: libclang-rt-14-dev on Debian 12.
+if ! compgen -G "$(clang -print-runtime-dir)/libclang_rt.fuzzer*.a" >/dev/null; then
+  rt=libclang-rt-$(clang -dumpversion | cut -d. -f1)-dev
+  echo "install-deps: installing $rt (libFuzzer)" >&2
+  apt_install "$rt"
 fi
 
 # The CLI tests read our output with an independent YAML parser; the
@@ -34,11 +45,7 @@ if ! python3 -c 'import yaml, pytest, psycopg' 2>/dev/null; then
     # Debian's and Ubuntu's own python3 refuse pip (PEP 668): their packages.
     [ "$(command -v python3)" = /usr/bin/python3 ] || exit 1
     echo "install-deps: installing python3-yaml, python3-pytest, python3-psycopg instead" >&2
-    sudo=""
-    [ "$(id -u)" = 0 ] || sudo=sudo
-    $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends \
-      python3-yaml python3-pytest python3-psycopg >/dev/null
+    apt_install python3-yaml python3-pytest python3-psycopg
   fi
 fi
 
