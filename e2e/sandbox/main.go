@@ -4,8 +4,11 @@
 // go.mod. There is no node: pods stay Pending until something registers a
 // Node (see e2e/README.md).
 //
-//	sandbox run --dir DIR [--node-name NAME] [--v N]
+//	sandbox run --dir DIR [--node-name NAME] [--v N] [--faults SPEC]
 //
+// --faults (or EXO_SANDBOX_FAULTS, or DIR/faults at any time) makes the API
+// server answer some requests of exo-install/exo-controller with errors
+// (see faults.go).
 // runs in the foreground until SIGTERM/SIGINT. e2e/sandbox/up.sh and
 // down.sh wrap it. Once the API is ready and the controllers have created the
 // default ServiceAccount, it writes DIR/ready (JSON, see readyInfo).
@@ -18,6 +21,7 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 	"os"
 	"os/signal"
@@ -35,6 +39,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
+	genericapiserver "k8s.io/apiserver/pkg/server"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
@@ -111,13 +116,14 @@ func (r readyInfo) env() string {
 
 func main() {
 	if len(os.Args) < 2 || os.Args[1] != "run" {
-		fmt.Fprintln(os.Stderr, "usage: sandbox run --dir DIR [--node-name NAME] [--v N]")
+		fmt.Fprintln(os.Stderr, "usage: sandbox run --dir DIR [--node-name NAME] [--v N] [--faults SPEC]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	dir := fs.String("dir", "", "state directory (created if missing)")
 	nodeName := fs.String("node-name", "sandbox-node", "node name the pre-made node credentials are for")
 	verbosity := fs.Int("v", 0, "klog verbosity of all components")
+	faults := fs.String("faults", os.Getenv("EXO_SANDBOX_FAULTS"), "fault injection for exo clients, e.g. rate=0.1,seed=7 (default $EXO_SANDBOX_FAULTS; off)")
 	_ = fs.Parse(os.Args[2:])
 	if *dir == "" {
 		fmt.Fprintln(os.Stderr, "--dir is required")
@@ -125,7 +131,7 @@ func main() {
 	}
 	abs, err := filepath.Abs(*dir)
 	if err == nil {
-		err = run(abs, *nodeName, *verbosity)
+		err = run(abs, *nodeName, *verbosity, *faults)
 	}
 	if err != nil {
 		klog.ErrorS(err, "sandbox failed")
@@ -152,7 +158,7 @@ func mustURL(s string) url.URL {
 	return *u
 }
 
-func run(dir, nodeName string, verbosity int) error {
+func run(dir, nodeName string, verbosity int, faults string) error {
 	start := time.Now()
 	for _, d := range []string{dir, filepath.Join(dir, "pki"), filepath.Join(dir, "etcd")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -165,6 +171,11 @@ func run(dir, nodeName string, verbosity int) error {
 		return err
 	}
 	defer os.Remove(pidFile)
+
+	fi, err := newFaultInjector(dir, faults)
+	if err != nil {
+		return err
+	}
 
 	// Options of all three components are made first (see controllerManager).
 	kcm, err := newControllerManager()
@@ -337,7 +348,8 @@ func run(dir, nodeName string, verbosity int) error {
 		"--v=" + strconv.Itoa(verbosity),
 	}
 	apiDone := make(chan struct{})
-	if err := startAPIServer(ctx, apiArgs, apiListener, apiDone, fatal); err != nil {
+	go fi.run(ctx)
+	if err := startAPIServer(ctx, apiArgs, apiListener, fi, apiDone, fatal); err != nil {
 		return fmt.Errorf("kube-apiserver: %w", err)
 	}
 
@@ -512,8 +524,10 @@ func parseFlags(name string, fss interface{ FlagSetsList() []*pflag.FlagSet }, a
 
 // startAPIServer does what kube-apiserver's cobra command does (flags,
 // Complete, Validate, Run) minus its process-wide signal handler, which may
-// be set up only once per process.
-func startAPIServer(ctx context.Context, args []string, l net.Listener, done chan struct{}, fatal chan error) error {
+// be set up only once per process, and with the fault injector fi inside the
+// aggregator's handler chain (the outermost server: every request passes it
+// once, after authentication).
+func startAPIServer(ctx context.Context, args []string, l net.Listener, fi *faultInjector, done chan struct{}, fatal chan error) error {
 	s := apiserveroptions.NewServerRunOptions()
 	fss := s.Flags()
 	if err := parseFlags("kube-apiserver", namedFlagSets(fss.FlagSets, fss.Order), args); err != nil {
@@ -538,12 +552,38 @@ func startAPIServer(ctx context.Context, args []string, l net.Listener, done cha
 	}
 	go func() {
 		defer close(done)
-		err := apiserverapp.Run(ctx, completed)
+		err := runAPIServer(ctx, completed, fi)
 		if ctx.Err() == nil {
 			fatal <- fmt.Errorf("kube-apiserver exited: %v", err)
 		}
 	}()
 	return nil
+}
+
+// runAPIServer is apiserverapp.Run with fi wrapped around the API handler.
+func runAPIServer(ctx context.Context, opts apiserveroptions.CompletedOptions, fi *faultInjector) error {
+	config, err := apiserverapp.NewConfig(opts)
+	if err != nil {
+		return err
+	}
+	gc := config.Aggregator.GenericConfig
+	chain := gc.BuildHandlerChainFunc
+	gc.BuildHandlerChainFunc = func(h http.Handler, c *genericapiserver.Config) http.Handler {
+		return chain(fi.wrap(h), c)
+	}
+	completed, err := config.Complete()
+	if err != nil {
+		return err
+	}
+	server, err := apiserverapp.CreateServerChain(completed)
+	if err != nil {
+		return err
+	}
+	prepared, err := server.PrepareRun()
+	if err != nil {
+		return err
+	}
+	return prepared.Run(ctx)
 }
 
 // controllerManager holds kube-controller-manager's options. They are made
