@@ -226,11 +226,32 @@ static void transport_error(kube_client *c, CURLcode rc, bool connecting, exo_er
         err_set(e, "%s: %s", server, c->errbuf[0] ? c->errbuf : curl_easy_strerror(rc));
 }
 
-int kube_request(kube_client *c, const char *method, const char *path_and_query,
-                 const char *content_type, const void *body, size_t body_len, buf *resp,
-                 long *status, exo_err *err)
+/* Counts a retry by its cause and tells opts.on_retry. */
+static void note_retry(kube_client *c, const char *method, const char *path, const char *cause,
+                       long wait_ms, const exo_err *why)
 {
-    bool post = strcmp(method, "POST") == 0, reauthed = false;
+    unsigned long *n = strcmp(cause, "429") == 0       ? &c->stats.retried_429
+                       : strcmp(cause, "500") == 0     ? &c->stats.retried_500
+                       : strcmp(cause, "503") == 0     ? &c->stats.retried_503
+                       : strcmp(cause, "5xx") == 0     ? &c->stats.retried_5xx
+                       : strcmp(cause, "timeout") == 0 ? &c->stats.retried_timeout
+                       : strcmp(cause, "dropped") == 0 ? &c->stats.retried_dropped
+                                                       : NULL;
+    if (n)
+        (*n)++;
+    c->stats.retries++;
+    if (c->o.on_retry)
+        c->o.on_retry(c->o.on_retry_ud, method, path, cause, wait_ms, err_msg(why));
+}
+
+/* kube_request; retry_safe: a POST that cannot create twice (see
+ * kube_create), retried like any other method. */
+static int request(kube_client *c, const char *method, const char *path_and_query,
+                   const char *content_type, const void *body, size_t body_len, buf *resp,
+                   long *status, bool retry_safe, exo_err *err)
+{
+    bool post = strcmp(method, "POST") == 0 && !retry_safe, reauthed = false;
+    bool maybe_done = false; /* an earlier attempt may have been processed */
     int connect_failures = 0;
     buf own = BUF_INIT;
     exo_err last = EXO_ERR_INIT;
@@ -280,18 +301,24 @@ int kube_request(kube_client *c, const char *method, const char *path_and_query,
         long code = 0;
         curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
         bool retry = false;
+        const char *cause = NULL;
         if (rc != CURLE_OK) {
             long sent = 0;
             curl_easy_getinfo(c->h, CURLINFO_REQUEST_SIZE, &sent);
             /* Nothing sent: the server never saw the request (refused, or
              * a connect or TLS handshake that timed out). */
             transport_error(c, rc, sent == 0, &last);
+            cause = rc == CURLE_COULDNT_CONNECT || rc == CURLE_OPERATION_TIMEDOUT ? "timeout"
+                                                                                  : "dropped";
             if (rc == CURLE_COULDNT_CONNECT || (rc == CURLE_OPERATION_TIMEDOUT && sent == 0))
                 retry = ++connect_failures < MAX_CONNECT_FAILURES;
             else
                 retry = rc == CURLE_GOT_NOTHING || rc == CURLE_SEND_ERROR ||
                         rc == CURLE_RECV_ERROR || rc == CURLE_PARTIAL_FILE ||
-                        rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_HTTP2_STREAM;
+                        rc == CURLE_OPERATION_TIMEDOUT || rc == CURLE_HTTP2_STREAM ||
+                        rc == CURLE_HTTP2;
+            if (sent > 0)
+                maybe_done = true;
             if (post && sent > 0)
                 retry = false; /* it may have been created: retrying could create it twice */
         } else if (code >= 200 && code < 300) {
@@ -311,30 +338,48 @@ int kube_request(kube_client *c, const char *method, const char *path_and_query,
             if (code == 401 && !reauthed && kube_config_invalidate(c->cfg)) {
                 reauthed = true;
                 c->stats.reauths++;
-                c->stats.retries++;
+                note_retry(c, method, path_and_query, "401", 0, &last);
                 continue; /* unauthenticated requests are not processed: retry now */
             }
+            if (code == 409 && maybe_done && last.msg)
+                err_set(&last, "%s (an earlier attempt, whose answer was lost, may have made it)",
+                        last.msg);
             /* A POST that got an answer was seen by the server; only a 429
              * or 503 with Retry-After says it was turned away unprocessed. */
-            if (code == 429 || (code >= 500 && code != 501))
-                retry = !post || ((code == 429 || code == 503) && c->retry_after >= 0);
+            bool turned_away = (code == 429 || code == 503) && c->retry_after >= 0;
+            if (code == 429 || (code >= 500 && code != 501)) {
+                retry = !post || turned_away;
+                cause = code == 429 ? "429" : code == 500 ? "500" : code == 503 ? "503" : "5xx";
+                if (!turned_away)
+                    maybe_done = true;
+            }
         }
         if (!retry || attempt >= c->o.max_retries)
             break;
-        sleep_ms(backoff_ms(c, attempt, c->retry_after));
-        c->stats.retries++;
+        long wait = backoff_ms(c, attempt, c->retry_after);
+        note_retry(c, method, path_and_query, cause, wait, &last);
+        sleep_ms(wait);
     }
     buf_free(&own);
     err_move(err, &last);
     return -1;
 }
 
+int kube_request(kube_client *c, const char *method, const char *path_and_query,
+                 const char *content_type, const void *body, size_t body_len, buf *resp,
+                 long *status, exo_err *err)
+{
+    return request(c, method, path_and_query, content_type, body, body_len, resp, status, false,
+                   err);
+}
+
 static int json_call(kube_client *c, const char *method, const char *path, const char *ctype,
-                     const cJSON *body, cJSON **out, exo_err *err)
+                     const cJSON *body, bool retry_safe, cJSON **out, exo_err *err)
 {
     buf resp = BUF_INIT;
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-    int rc = kube_request(c, method, path, ctype, text, text ? strlen(text) : 0, &resp, NULL, err);
+    int rc = request(c, method, path, ctype, text, text ? strlen(text) : 0, &resp, NULL, retry_safe,
+                     err);
     if (rc == 0 && out) {
         *out = cJSON_ParseWithLength(resp.ptr, resp.len);
         if (!*out)
@@ -385,7 +430,7 @@ int kube_get(kube_client *c, const kube_resource *r, const char *ns, const char 
 {
     buf path = BUF_INIT;
     kube_resource_path(&path, r, ns_or_default(c, ns), name);
-    int rc = json_call(c, "GET", path.ptr, NULL, NULL, out, err);
+    int rc = json_call(c, "GET", path.ptr, NULL, NULL, false, out, err);
     buf_free(&path);
     return rc;
 }
@@ -413,7 +458,7 @@ int kube_list(kube_client *c, const kube_resource *r, const char *ns, const char
         if (cont)
             kube_query_add(&path, "continue", cont);
         cJSON *page = NULL;
-        if (json_call(c, "GET", path.ptr, NULL, NULL, &page, err) < 0) {
+        if (json_call(c, "GET", path.ptr, NULL, NULL, false, &page, err) < 0) {
             if (!cont || !err || err->http_status != 410)
                 goto out;
             /* The continue token expired mid-list: start over, in one piece. */
@@ -461,7 +506,13 @@ int kube_create(kube_client *c, const kube_resource *r, const char *ns, const cJ
     kube_resource_path(&path, r, ns_or_default(c, ns), NULL);
     if (flags & KUBE_DRY_RUN)
         kube_query_add(&path, "dryRun", "All");
-    int rc = json_call(c, "POST", path.ptr, "application/json", obj, out, err);
+    /* A named object is created once whatever happens to the answers: a
+     * second POST of it gets 409 AlreadyExists. */
+    const cJSON *name =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(obj, "metadata"), "name");
+    bool safe = (flags & (KUBE_DRY_RUN | KUBE_IDEMPOTENT)) ||
+                (cJSON_IsString(name) && name->valuestring[0]);
+    int rc = json_call(c, "POST", path.ptr, "application/json", obj, safe, out, err);
     buf_free(&path);
     return rc;
 }
@@ -491,7 +542,7 @@ int kube_apply(kube_client *c, const kube_resource *r, const char *ns, const cJS
     if (flags & KUBE_DRY_RUN)
         kube_query_add(&path, "dryRun", "All");
     /* JSON is YAML: the API server takes it as an apply patch. */
-    int rc = json_call(c, "PATCH", path.ptr, "application/apply-patch+yaml", body, out, err);
+    int rc = json_call(c, "PATCH", path.ptr, "application/apply-patch+yaml", body, false, out, err);
     buf_free(&path);
     cJSON_Delete(body);
     return rc;
@@ -520,7 +571,7 @@ int kube_delete(kube_client *c, const kube_resource *r, const char *ns, const ch
         kube_query_add(&path, "propagationPolicy", policies[propagation]);
     if (flags & KUBE_DRY_RUN)
         kube_query_add(&path, "dryRun", "All");
-    int rc = json_call(c, "DELETE", path.ptr, NULL, NULL, NULL, err);
+    int rc = json_call(c, "DELETE", path.ptr, NULL, NULL, false, NULL, err);
     buf_free(&path);
     return rc;
 }
@@ -686,6 +737,45 @@ const kube_stats *kube_client_stats(const kube_client *c)
 kube_config *kube_client_config(kube_client *c)
 {
     return c->cfg;
+}
+
+void kube_client_count_watch(kube_client *c, bool restarted, bool expired, bool failed)
+{
+    c->stats.watch_restarts += restarted;
+    c->stats.watch_expired += expired;
+    c->stats.watch_errors += failed;
+}
+
+bool kube_is_already_exists(const exo_err *err)
+{
+    return err && err->reason && strcmp(err->reason, "AlreadyExists") == 0;
+}
+
+void kube_stats_describe(const kube_stats *s, buf *out)
+{
+    const struct {
+        unsigned long n;
+        const char *one, *many; /* after the number */
+    } parts[] = {
+        {s->retried_500, "x 500", "x 500"},
+        {s->retried_429, "x 429", "x 429"},
+        {s->retried_503, "x 503", "x 503"},
+        {s->retried_5xx, "x other 5xx", "x other 5xx"},
+        {s->retried_dropped, " dropped connection", " dropped connections"},
+        {s->retried_timeout, " timeout or refused connection", " timeouts or refused connections"},
+        {s->reauths, " credential refresh", " credential refreshes"},
+    };
+    if (s->retries == 0)
+        return;
+    buf_printf(out, "retried %lu API request%s:", s->retries, s->retries == 1 ? "" : "s");
+    const char *sep = " ";
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (parts[i].n) {
+            buf_printf(out, "%s%lu%s", sep, parts[i].n,
+                       parts[i].n == 1 ? parts[i].one : parts[i].many);
+            sep = ", ";
+        }
+    }
 }
 
 bool kube_is_not_found(const exo_err *err)

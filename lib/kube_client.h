@@ -15,6 +15,11 @@
  * A POST is not idempotent: once it may have reached the server it is
  * retried only on 429 or 503 carrying Retry-After (the API server sends
  * those before it processes anything), or when not one byte of it was sent.
+ * kube_create is the exception for an object with a metadata.name (and for
+ * KUBE_DRY_RUN, KUBE_IDEMPOTENT): a second create of one name is refused
+ * with 409 AlreadyExists, so it cannot create twice and is retried like a
+ * GET; the caller of such a create must take AlreadyExists as "it may be the
+ * object this very call created" and read it back.
  *
  * Errors: when the server answers non-2xx, err->http_status is the status,
  * err->reason the Status reason ("NotFound", "Forbidden", "AlreadyExists",
@@ -43,13 +48,32 @@ typedef struct {
     bool namespaced;
 } kube_resource;
 
-/* Counted over the client's life; the installer prints them. */
+/* Counted over the client's life; exo-install prints the retries, the
+ * controller exports them on /metrics. */
 typedef struct {
     unsigned long requests;  /* HTTP attempts, each retry included */
     unsigned long retries;   /* attempts after the first, any cause */
     unsigned long throttled; /* 429 answers */
     unsigned long reauths;   /* 401 answers that led to fresh credentials */
+    /* Retries by the cause of the attempt before (they add up to
+     * retries - reauths). */
+    unsigned long retried_429;
+    unsigned long retried_500;
+    unsigned long retried_503;
+    unsigned long retried_5xx;     /* other 5xx (502, 504, ...) */
+    unsigned long retried_dropped; /* connection dropped or reset, cut mid-body, empty reply */
+    unsigned long retried_timeout; /* no answer in time; connect refused or timed out */
+    /* Watches on this client (kube_watch): */
+    unsigned long watch_restarts; /* streams that ended, cleanly or not: resumed from their RV */
+    unsigned long watch_expired;  /* 410 Gone: the owner lists again */
+    unsigned long watch_errors;   /* refused (an error status) or not connected */
 } kube_stats;
+
+/* Called before each retry's pause (kube_client_opts.on_retry): cause is
+ * "429", "500", "503", "5xx", "dropped", "timeout" or "401"; why is the
+ * failure's one-line message. Borrowed strings, for the call only. */
+typedef void (*kube_retry_fn)(void *ud, const char *method, const char *path, const char *cause,
+                              long wait_ms, const char *why);
 
 typedef struct {
     const char *user_agent;  /* NULL: "exo/VERSION" */
@@ -58,6 +82,8 @@ typedef struct {
     int max_retries;         /* 0: 6; -1: none */
     long backoff_base_ms;    /* first backoff; 0: 250 */
     long backoff_max_ms;     /* cap, also for Retry-After; 0: 30000 */
+    kube_retry_fn on_retry;  /* may be NULL */
+    void *on_retry_ud;
 } kube_client_opts;
 
 typedef struct kube_client kube_client;
@@ -65,6 +91,9 @@ typedef struct kube_client kube_client;
 /* flags for create, apply and delete */
 #define KUBE_DRY_RUN 1u /* dryRun=All: the server validates but persists nothing */
 #define KUBE_FORCE 2u   /* apply: force=true, take fields owned by other managers */
+/* create: the POST persists nothing (SelfSubjectAccessReview, TokenRequest):
+ * retried like a GET */
+#define KUBE_IDEMPOTENT 4u
 
 typedef enum {
     KUBE_PROPAGATE_DEFAULT, /* the resource's own default */
@@ -101,8 +130,11 @@ int kube_get(kube_client *c, const kube_resource *r, const char *ns, const char 
 int kube_list(kube_client *c, const kube_resource *r, const char *ns, const char *label_selector,
               long limit, cJSON **items, char **resource_version, exo_err *err);
 
-/* POST obj. flags: KUBE_DRY_RUN. *out (may be NULL) gets the created object
- * (caller frees). Not idempotent: see the retry rule. */
+/* POST obj. flags: KUBE_DRY_RUN, KUBE_IDEMPOTENT. *out (may be NULL) gets
+ * the created object (caller frees). Retried as the retry rule says: a named
+ * object's create that fails with reason "AlreadyExists" after a retry may
+ * have been created by an earlier attempt whose answer was lost (the
+ * message says so). */
 int kube_create(kube_client *c, const kube_resource *r, const char *ns, const cJSON *obj,
                 unsigned flags, cJSON **out, exo_err *err);
 
@@ -159,6 +191,16 @@ void kube_query_add(buf *path, const char *key, const char *value);
  * transfer. */
 int kube_client_setup_handle(kube_client *c, CURL *h, const char *path_and_query,
                              struct curl_slist **headers, exo_err *err);
+
+/* For kube_watch: counts a watch's end in the client's stats. */
+void kube_client_count_watch(kube_client *c, bool restarted, bool expired, bool failed);
+
+/* Whether err is the API's "AlreadyExists" (409 on a create). */
+bool kube_is_already_exists(const exo_err *err);
+
+/* "retried 14 API requests: 5x 500, 4x 429, 3x 503, 2 dropped connections"
+ * (the non-zero causes), or nothing when no request was retried. */
+void kube_stats_describe(const kube_stats *s, buf *out);
 
 /* Whether err is the API's "NotFound" (the object, or the kind, does not
  * exist): the one failure callers that mean "if present" let pass. */

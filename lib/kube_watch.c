@@ -127,8 +127,10 @@ static int take_line(kube_watch *w, const char *line, size_t len, kube_watch_eve
         long status = cJSON_IsNumber(code) ? (long)code->valuedouble : 500;
         if (status == 410) {
             ev->type = w->ended = KUBE_WATCH_EXPIRED;
+            kube_client_count_watch(w->c, false, true, false);
             rc = 1;
         } else {
+            kube_client_count_watch(w->c, false, false, true);
             char *text = cJSON_PrintUnformatted(object);
             kube_status_error(err, status, "watch", w->path, text, strlen(text));
             free(text);
@@ -157,11 +159,19 @@ static int finish(kube_watch *w, kube_watch_event *ev, exo_err *err)
     if (w->status == 200 || w->ended != KUBE_WATCH_NONE) {
         /* A stream that ends, cleanly or not, is resumed from the last RV;
          * a partial last line is dropped with it. */
-        if (w->ended == KUBE_WATCH_NONE)
+        if (w->ended == KUBE_WATCH_NONE) {
             w->ended = KUBE_WATCH_CLOSED;
+            kube_client_count_watch(w->c, true, false, false);
+        }
         ev->type = w->ended;
         return 0;
     }
+    if (w->status == 410) {
+        ev->type = w->ended = KUBE_WATCH_EXPIRED;
+        kube_client_count_watch(w->c, false, true, false);
+        return 0;
+    }
+    kube_client_count_watch(w->c, false, false, true);
     if (w->result != CURLE_OK && w->status == 0) {
         long os_errno = 0;
         curl_easy_getinfo(w->h, CURLINFO_OS_ERRNO, &os_errno);
@@ -169,10 +179,6 @@ static int finish(kube_watch *w, kube_watch_event *ev, exo_err *err)
             return err_set(err, "%s: connection refused", kube_config_server(cfg));
         return err_set(err, "%s: %s", kube_config_server(cfg),
                        w->errbuf[0] ? w->errbuf : curl_easy_strerror(w->result));
-    }
-    if (w->status == 410) {
-        ev->type = w->ended = KUBE_WATCH_EXPIRED;
-        return 0;
     }
     if (w->status == 401)
         kube_config_invalidate(cfg); /* the next watch fetches fresh credentials */

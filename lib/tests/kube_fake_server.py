@@ -23,6 +23,8 @@ Tests script it over HTTPS on either port:
       body        a string, or any JSON value (sent as JSON)
       delay_ms    wait before answering
       drop        close the connection without answering
+      cut         send the headers (Content-Length of the whole body) and
+                  this many bytes of the body, then close the connection
       chunks      strings sent with chunked encoding, chunk_delay_ms apart
       chunk_delay_ms
   GET  /_control/requests every request so far except /_control ones:
@@ -156,6 +158,17 @@ class Handler(BaseHTTPRequestHandler):
         body = s.get("body", "")
         if not isinstance(body, str):
             body = json.dumps(body)
+        if "cut" in s:
+            data = body.encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data[:s["cut"]])
+            self.wfile.flush()
+            self.close_connection = True
+            self.connection.shutdown(socket.SHUT_RDWR)
+            return
         if "chunks" not in s:
             return self.send(status, body, s.get("headers"))
         self.send_response(status)

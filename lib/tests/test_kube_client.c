@@ -196,6 +196,11 @@ static kube_client *client_for(kube_config *cfg, kube_client_opts *opts)
 
 #define POD_JSON "{'kind':'Pod','apiVersion':'v1','metadata':{'name':'p','namespace':'default'}}"
 
+static const char *name_of_pod(const cJSON *obj)
+{
+    return cJSON_GetObjectItem(cJSON_GetObjectItem(obj, "metadata"), "name")->valuestring;
+}
+
 static void test_get_sends_token_user_agent_and_accept(void **state)
 {
     (void)state;
@@ -487,6 +492,10 @@ static int count_method(const cJSON *reqs, const char *method)
     return n;
 }
 
+/* generateName: every POST that lands creates one more pod. */
+#define UNNAMED_POD_JSON                                                                           \
+    "{'kind':'Pod','apiVersion':'v1','metadata':{'generateName':'p-','namespace':'default'}}"
+
 static void test_post_is_not_retried_after_a_dropped_connection(void **state)
 {
     (void)state;
@@ -495,7 +504,7 @@ static void test_post_is_not_retried_after_a_dropped_connection(void **state)
                 "'body':" POD_JSON "}]");
     kube_config *cfg = token_config();
     kube_client *c = client_for(cfg, NULL);
-    cJSON *pod = parse_quoted(POD_JSON);
+    cJSON *pod = parse_quoted(UNNAMED_POD_JSON);
     exo_err e = EXO_ERR_INIT;
     /* The server may have created it before the connection dropped. */
     assert_int_equal(kube_create(c, &PODS, NULL, pod, 0, NULL, &e), -1);
@@ -506,6 +515,187 @@ static void test_post_is_not_retried_after_a_dropped_connection(void **state)
     cJSON_Delete(reqs);
     cJSON_Delete(pod);
     err_clear(&e);
+    kube_client_free(c);
+    kube_config_free(cfg);
+}
+
+#define ALREADY_EXISTS                                                                             \
+    "{'kind':'Status','apiVersion':'v1','status':'Failure','code':409,'reason':'AlreadyExists',"   \
+    "'message':'pods \\'p\\' already exists'}"
+
+/* A named create cannot create twice: the retry after a lost answer gets
+ * 409, which the caller must read as "maybe mine". */
+static void test_named_create_is_retried_after_a_lost_answer_and_409_says_so(void **state)
+{
+    (void)state;
+    fake_script("[{'method':'POST','path':'/api/v1/namespaces/default/pods','status':201,"
+                "'body':" POD_JSON ",'cut':10},"
+                "{'method':'POST','path':'/api/v1/namespaces/default/pods','status':409,"
+                "'body':" ALREADY_EXISTS "}]");
+    kube_config *cfg = token_config();
+    kube_client *c = client_for(cfg, NULL);
+    cJSON *pod = parse_quoted(POD_JSON);
+    exo_err e = EXO_ERR_INIT;
+    assert_int_equal(kube_create(c, &PODS, NULL, pod, 0, NULL, &e), -1);
+    assert_true(kube_is_already_exists(&e));
+    assert_non_null(strstr(e.msg, "pods \"p\" already exists (an earlier attempt"));
+    const kube_stats *s = kube_client_stats(c);
+    assert_int_equal(s->requests, 2);
+    assert_int_equal(s->retried_dropped, 1);
+    cJSON *reqs = fake_requests();
+    assert_int_equal(count_method(reqs, "POST"), 2);
+    cJSON_Delete(reqs);
+    cJSON_Delete(pod);
+    err_clear(&e);
+    kube_client_free(c);
+    kube_config_free(cfg);
+}
+
+/* A 409 on the first attempt is just "it was there". */
+static void test_named_create_409_at_once_does_not_blame_a_retry(void **state)
+{
+    (void)state;
+    fake_script("{'method':'POST','path':'/api/v1/namespaces/default/pods','status':409,"
+                "'body':" ALREADY_EXISTS "}");
+    kube_config *cfg = token_config();
+    kube_client *c = client_for(cfg, NULL);
+    cJSON *pod = parse_quoted(POD_JSON);
+    exo_err e = EXO_ERR_INIT;
+    assert_int_equal(kube_create(c, &PODS, NULL, pod, 0, NULL, &e), -1);
+    assert_true(kube_is_already_exists(&e));
+    assert_string_equal(e.msg, "pods \"p\" already exists");
+    assert_int_equal(kube_client_stats(c)->requests, 1);
+    cJSON_Delete(pod);
+    err_clear(&e);
+    kube_client_free(c);
+    kube_config_free(cfg);
+}
+
+/* Reviews persist nothing: retried whatever happened. */
+static void test_idempotent_post_is_retried_after_a_500(void **state)
+{
+    (void)state;
+    fake_script("[{'method':'POST','path':'/apis/authorization.k8s.io/v1/"
+                "selfsubjectaccessreviews','status':500},"
+                "{'method':'POST','path':'/apis/authorization.k8s.io/v1/selfsubjectaccessreviews',"
+                "'status':201,'body':{'status':{'allowed':true}}}]");
+    kube_config *cfg = token_config();
+    kube_client *c = client_for(cfg, NULL);
+    static const kube_resource ssar = {"authorization.k8s.io", "v1", "selfsubjectaccessreviews",
+                                       false};
+    cJSON *req = parse_quoted("{'kind':'SelfSubjectAccessReview','spec':{}}"), *out = NULL;
+    exo_err e = EXO_ERR_INIT;
+    if (kube_create(c, &ssar, NULL, req, KUBE_IDEMPOTENT, &out, &e) < 0)
+        fail_msg("%s", err_msg(&e));
+    assert_int_equal(kube_client_stats(c)->retried_500, 1);
+    cJSON_Delete(out);
+    cJSON_Delete(req);
+    kube_client_free(c);
+    kube_config_free(cfg);
+}
+
+/* A 200 whose body stops half-way is not an answer: retried, and the
+ * half never reaches the caller. */
+static void test_get_cut_mid_body_is_retried(void **state)
+{
+    (void)state;
+    fake_script("[{'path':'/api/v1/namespaces/default/pods/p','body':" POD_JSON ",'cut':20},"
+                "{'path':'/api/v1/namespaces/default/pods/p','body':" POD_JSON "}]");
+    kube_config *cfg = token_config();
+    kube_client *c = client_for(cfg, NULL);
+    cJSON *pod = NULL;
+    exo_err e = EXO_ERR_INIT;
+    if (kube_get(c, &PODS, NULL, "p", &pod, &e) < 0)
+        fail_msg("%s", err_msg(&e));
+    assert_string_equal(name_of_pod(pod), "p");
+    const kube_stats *s = kube_client_stats(c);
+    assert_int_equal(s->requests, 2);
+    assert_int_equal(s->retried_dropped, 1);
+    cJSON_Delete(pod);
+    kube_client_free(c);
+    kube_config_free(cfg);
+}
+
+/* A 500 on a GET is a failure, never "not found" (exo-install creates
+ * Secrets it finds absent: a 500 taken for absent would make a new key). */
+static void test_get_500_is_never_not_found(void **state)
+{
+    (void)state;
+    fake_script("{'path':'/api/v1/namespaces/exo/secrets/exo-encryption','status':500,'times':3,"
+                "'body':{'kind':'Status','code':500,'reason':'InternalError','message':'boom'}}");
+    kube_config *cfg = token_config();
+    kube_client_opts o = {.backoff_base_ms = 10, .max_retries = 2};
+    kube_client *c = client_for(cfg, &o);
+    static const kube_resource secrets = {"", "v1", "secrets", true};
+    cJSON *s = NULL;
+    exo_err e = EXO_ERR_INIT;
+    assert_int_equal(kube_get(c, &secrets, "exo", "exo-encryption", &s, &e), -1);
+    assert_false(kube_is_not_found(&e));
+    assert_int_equal(e.http_status, 500);
+    assert_int_equal(kube_client_stats(c)->retried_500, 2);
+    err_clear(&e);
+    kube_client_free(c);
+    kube_config_free(cfg);
+}
+
+static int retry_calls;
+static char retry_causes[64];
+
+static void on_retry(void *ud, const char *method, const char *path, const char *cause,
+                     long wait_ms, const char *why)
+{
+    (void)ud;
+    (void)wait_ms;
+    assert_string_equal(method, "GET");
+    assert_string_equal(path, "/api/v1/namespaces/default/pods/p");
+    assert_non_null(why);
+    retry_calls++;
+    strncat(retry_causes, cause, sizeof retry_causes - strlen(retry_causes) - 2);
+    strcat(retry_causes, " ");
+}
+
+static void test_retries_are_counted_by_cause_and_described(void **state)
+{
+    (void)state;
+    fake_script("[{'path':'/api/v1/namespaces/default/pods/p','status':500},"
+                "{'path':'/api/v1/namespaces/default/pods/p','status':429,"
+                "'headers':{'Retry-After':'0'}},"
+                "{'path':'/api/v1/namespaces/default/pods/p','status':503,"
+                "'headers':{'Retry-After':'0'}},"
+                "{'path':'/api/v1/namespaces/default/pods/p','status':502},"
+                /* cut, not drop: curl itself sends a request again
+                 * once when a reused connection answers nothing. */
+                "{'path':'/api/v1/namespaces/default/pods/p','body':" POD_JSON ",'cut':5},"
+                "{'path':'/api/v1/namespaces/default/pods/p','status':500},"
+                "{'path':'/api/v1/namespaces/default/pods/p','body':" POD_JSON "}]");
+    kube_config *cfg = token_config();
+    retry_calls = 0;
+    retry_causes[0] = '\0';
+    kube_client_opts o = {.backoff_base_ms = 10, .max_retries = 6, .on_retry = on_retry};
+    kube_client *c = client_for(cfg, &o);
+    cJSON *pod = NULL;
+    exo_err e = EXO_ERR_INIT;
+    if (kube_get(c, &PODS, NULL, "p", &pod, &e) < 0)
+        fail_msg("%s", err_msg(&e));
+    const kube_stats *s = kube_client_stats(c);
+    assert_int_equal(s->retries, 6);
+    assert_int_equal(s->retried_500, 2);
+    assert_int_equal(s->retried_429, 1);
+    assert_int_equal(s->retried_503, 1);
+    assert_int_equal(s->retried_5xx, 1);
+    assert_int_equal(s->retried_dropped, 1);
+    assert_int_equal(retry_calls, 6);
+    assert_string_equal(retry_causes, "500 429 503 5xx dropped 500 ");
+    buf d = BUF_INIT;
+    kube_stats_describe(s, &d);
+    assert_string_equal(d.ptr, "retried 6 API requests: 2x 500, 1x 429, 1x 503, 1x other 5xx, "
+                               "1 dropped connection");
+    buf_free(&d);
+    kube_stats none = {0};
+    kube_stats_describe(&none, &d);
+    assert_int_equal(d.len, 0);
+    buf_free(&d);
+    cJSON_Delete(pod);
     kube_client_free(c);
     kube_config_free(cfg);
 }
@@ -540,7 +730,7 @@ static void test_post_is_not_retried_on_503_without_retry_after(void **state)
                 "'times':3}");
     kube_config *cfg = token_config();
     kube_client *c = client_for(cfg, NULL);
-    cJSON *pod = parse_quoted(POD_JSON);
+    cJSON *pod = parse_quoted(UNNAMED_POD_JSON);
     exo_err e = EXO_ERR_INIT;
     assert_int_equal(kube_create(c, &PODS, NULL, pod, 0, NULL, &e), -1);
     assert_int_equal(e.http_status, 503);
@@ -1032,6 +1222,7 @@ static void test_watch_parses_events_split_across_chunks(void **state)
     assert_int_equal(next_event(w, 5000, NULL), KUBE_WATCH_EXPIRED);
     assert_string_equal(kube_watch_resource_version(w), "20");
     assert_int_equal(next_event(w, 0, NULL), KUBE_WATCH_EXPIRED); /* and stays over */
+    assert_int_equal(kube_client_stats(c)->watch_expired, 1);     /* counted once */
     cJSON *reqs = fake_requests();
     cJSON *r = cJSON_GetArrayItem(reqs, 0);
     assert_string_equal(req_query(r, "watch"), "1");
@@ -1066,6 +1257,8 @@ static void test_watch_next_returns_none_when_the_timeout_passes(void **state)
     cJSON_Delete(obj);
     /* The stream then ends (the server's timeoutSeconds): resume from the last RV. */
     assert_int_equal(next_event(w, 10000, NULL), KUBE_WATCH_CLOSED);
+    assert_int_equal(kube_client_stats(c)->watch_restarts, 1);
+    assert_int_equal(kube_client_stats(c)->watch_expired, 0);
     kube_watch_free(w);
     kube_client_free(c);
     kube_config_free(cfg);
@@ -1080,6 +1273,8 @@ static void test_watch_http_410_reports_expired(void **state)
     kube_client *c = client_for(cfg, NULL);
     kube_watch *w = watch_pods(c, "1");
     assert_int_equal(next_event(w, 5000, NULL), KUBE_WATCH_EXPIRED);
+    assert_int_equal(kube_client_stats(c)->watch_expired, 1);
+    assert_int_equal(kube_client_stats(c)->watch_restarts, 0);
     kube_watch_free(w);
     kube_client_free(c);
     kube_config_free(cfg);
@@ -1098,6 +1293,7 @@ static void test_watch_forbidden_fills_err(void **state)
     exo_err e = EXO_ERR_INIT;
     assert_int_equal(kube_watch_next(w, 5000, &ev, &e), -1);
     assert_int_equal(e.http_status, 403);
+    assert_int_equal(kube_client_stats(c)->watch_errors, 1);
     assert_string_equal(e.reason, "Forbidden");
     assert_string_equal(err_msg(&e),
                         "pods is forbidden: User \"u\" cannot watch resource \"pods\"");
@@ -1170,6 +1366,12 @@ int main(void)
         T(test_dropped_connection_is_retried_for_get),
         T(test_slow_answer_times_out_and_is_retried),
         T(test_post_is_not_retried_after_a_dropped_connection),
+        T(test_named_create_is_retried_after_a_lost_answer_and_409_says_so),
+        T(test_named_create_409_at_once_does_not_blame_a_retry),
+        T(test_idempotent_post_is_retried_after_a_500),
+        T(test_get_cut_mid_body_is_retried),
+        T(test_get_500_is_never_not_found),
+        T(test_retries_are_counted_by_cause_and_described),
         T(test_post_is_retried_on_429_with_retry_after),
         T(test_post_is_not_retried_on_503_without_retry_after),
         T(test_forbidden_status_fills_err_verbatim),
