@@ -143,16 +143,46 @@ static char *kept_postgres_password(const install *in)
     return pw;
 }
 
+/* The create of a Secret that was absent failed with AlreadyExists: the
+ * client retried it after an answer was lost, so the first attempt may have
+ * made it. It is ours if it holds exactly the values sent; else someone
+ * made it meanwhile, and the rendering (other Secrets derive from it) no
+ * longer matches the cluster. Nothing is overwritten either way. */
+static int confirm_secret(install *in, const kube_resource *r, const cJSON *doc, exo_err *err)
+{
+    const char *name = name_of(doc);
+    cJSON *live = NULL;
+    if (kube_get(in->c, r, in->ns, name, &live, err) < 0)
+        return err_prefix(err, "reading Secret %s/%s back after its create", in->ns, name);
+    const cJSON *want = cJSON_GetObjectItemCaseSensitive(doc, "data");
+    const cJSON *have = cJSON_GetObjectItemCaseSensitive(live, "data");
+    bool ours = want && have && cJSON_Compare(want, have, true);
+    cJSON_Delete(live);
+    if (!ours)
+        return err_set(err,
+                       "Secret %s/%s was created by someone else while this install ran; it is "
+                       "kept: run exo-install install again",
+                       in->ns, name);
+    in->created++;
+    progress_step(in->pg, "Secret %s created (confirmed by reading it back: an answer was lost)",
+                  name);
+    return 0;
+}
+
 static int apply_secret(install *in, const kube_resource *r, cJSON *doc, exo_err *err)
 {
     const char *name = name_of(doc);
     const cJSON *live = cJSON_GetObjectItemCaseSensitive(in->secrets, name);
     if (!live) {
-        if (kube_create(in->c, r, in->ns, doc, 0, NULL, err) < 0)
+        if (kube_create(in->c, r, in->ns, doc, 0, NULL, err) == 0) {
+            in->created++;
+            progress_step(in->pg, "Secret %s created", name);
+            return 0;
+        }
+        if (!kube_is_already_exists(err))
             return err_prefix(err, "creating Secret %s/%s", in->ns, name);
-        in->created++;
-        progress_step(in->pg, "Secret %s created", name);
-        return 0;
+        err_clear(err);
+        return confirm_secret(in, r, doc, err);
     }
     /* The one Secret whose value follows the flags: the DSN. The others
      * hold generated keys and passwords and are never overwritten. */
@@ -552,6 +582,12 @@ int install_run(cluster *cl, render_args *a, const install_opts *io, progress *p
         printf("Back up the encryption key now, apart from the database backups: exo-install key "
                "export --namespace %s > exo-encryption-key\n",
                in.ns);
+        /* On stderr: the API's hiccups are not part of the result. */
+        buf line = BUF_INIT;
+        kube_stats_describe(st, &line);
+        if (line.len)
+            fprintf(stderr, "exo-install: %s\n", line.ptr);
+        buf_free(&line);
     }
     err_clear(&err);
     cleanse_secrets(in.docs);

@@ -100,7 +100,7 @@ static int rules_review(kube_client *c, const char *ns, cJSON **rules, exo_err *
     cJSON_AddStringToObject(cJSON_AddObjectToObject(req, "spec"), "namespace", ns);
     static const kube_resource r = {"authorization.k8s.io", "v1", "selfsubjectrulesreviews", false};
     cJSON *out = NULL;
-    int rc = kube_create(c, &r, NULL, req, 0, &out, err);
+    int rc = kube_create(c, &r, NULL, req, KUBE_IDEMPOTENT, &out, err);
     cJSON_Delete(req);
     if (rc < 0)
         return -1;
@@ -125,7 +125,7 @@ static int access_review(kube_client *c, const need *n, const char *verb, const 
         cJSON_AddStringToObject(attrs, "namespace", ns);
     static const kube_resource r = {"authorization.k8s.io", "v1", "selfsubjectaccessreviews", false};
     cJSON *out = NULL;
-    int rc = kube_create(c, &r, NULL, req, 0, &out, err);
+    int rc = kube_create(c, &r, NULL, req, KUBE_IDEMPOTENT, &out, err);
     cJSON_Delete(req);
     if (rc == 0)
         *allowed = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(
