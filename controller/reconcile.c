@@ -106,6 +106,12 @@ static int post_event(reconciler *r, const cJSON *ecp, bool warning, const char 
     cJSON_AddStringToObject(ev, "lastTimestamp", now);
     cJSON_AddNumberToObject(ev, "count", 1);
     int rc = kube_create(r->c, &RES_EVENTS, ns, ev, 0, NULL, err);
+    if (rc < 0 && kube_is_already_exists(err)) {
+        /* The name is this call's own (a nanosecond suffix): a retried
+         * create whose first answer was lost made it. */
+        err_clear(err);
+        rc = 0;
+    }
     cJSON_Delete(ev);
     buf_free(&ename);
     if (rc < 0)
