@@ -22,6 +22,7 @@
 #include "reconcile.h"
 #include "refs.h"
 #include "store.h"
+#include "version.h"
 
 /* How often the loop looks at the watches when nothing is due. Watches are
  * polled, not waited on, so this bounds the latency of an event. */
@@ -123,6 +124,18 @@ static void on_ref(void *ud, const cJSON *old, const cJSON *obj)
             enqueue_obj(h->c, store_at(s, i));
 }
 
+/* Each retry of an API request, at info: rare when all is well, and what
+ * to look at when /metrics shows retries. */
+static void log_retry(void *ud, const char *method, const char *path, const char *cause,
+                      long wait_ms, const char *why)
+{
+    (void)ud;
+    char w[32];
+    snprintf(w, sizeof w, "%ld", wait_ms);
+    log_msg(LOG_INFO, "API request retried", "method", method, "path", path, "cause", cause,
+            "wait_ms", w, "error", why, NULL);
+}
+
 static void install_signals(void)
 {
     if (pipe(signal_pipe) == 0) {
@@ -193,7 +206,11 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
      * reconciles, so no call may hold it much longer than the renew
      * deadline; a failed reconcile is retried by the work queue's backoff
      * instead. */
-    kube_client_opts co = {.timeout_ms = 5000, .max_retries = 1, .backoff_max_ms = 1000};
+    kube_client_opts co = {.user_agent = "exo-controller/" EXO_VERSION,
+                           .timeout_ms = 5000,
+                           .max_retries = 1,
+                           .backoff_max_ms = 1000,
+                           .on_retry = log_retry};
     if (kube_client_new(&kc, cfg, &co, err) < 0)
         return -1;
     if (health_start(&h, o->health_addr, err) < 0)
@@ -320,6 +337,7 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
         if (synced)
             process_queue(&c, &r, l);
         metrics_queue_depth((long)queue_len(c.q));
+        metrics_api(kube_client_stats(kc));
         long wait = TICK_MS, due = synced ? queue_next_due(c.q, mono_ms()) : -1;
         if (due >= 0 && due < wait)
             wait = due;

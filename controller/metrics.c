@@ -11,6 +11,37 @@ static atomic_ullong sum_us;
 static atomic_long depth;
 static atomic_bool leading_;
 
+/* The client's kube_stats, copied by the loop's thread. */
+enum {
+    API_REQUESTS,
+    API_429,
+    API_500,
+    API_503,
+    API_5XX,
+    API_DROPPED,
+    API_TIMEOUT,
+    API_401,
+    WATCH_RESTARTS,
+    WATCH_EXPIRED,
+    WATCH_ERRORS,
+    API_N
+};
+static atomic_ulong api[API_N];
+
+void metrics_api(const kube_stats *s)
+{
+    const unsigned long v[API_N] = {
+        [API_REQUESTS] = s->requests,         [API_429] = s->retried_429,
+        [API_500] = s->retried_500,           [API_503] = s->retried_503,
+        [API_5XX] = s->retried_5xx,           [API_DROPPED] = s->retried_dropped,
+        [API_TIMEOUT] = s->retried_timeout,   [API_401] = s->reauths,
+        [WATCH_RESTARTS] = s->watch_restarts, [WATCH_EXPIRED] = s->watch_expired,
+        [WATCH_ERRORS] = s->watch_errors,
+    };
+    for (int i = 0; i < API_N; i++)
+        atomic_store(&api[i], v[i]);
+}
+
 void metrics_reconcile(double seconds, bool failed)
 {
     atomic_fetch_add(&reconciles, 1);
@@ -72,4 +103,32 @@ void metrics_render(buf *out)
     buf_printf(out, "exo_controller_api_writes_total{kind=\"status\"} %lu\n",
                atomic_load(&status_));
     buf_printf(out, "exo_controller_api_writes_total{kind=\"event\"} %lu\n", atomic_load(&events_));
+    buf_puts(out, "# HELP exo_controller_api_requests_total HTTP attempts to the API server, "
+                  "retries included (watches not).\n"
+                  "# TYPE exo_controller_api_requests_total counter\n");
+    buf_printf(out, "exo_controller_api_requests_total %lu\n", atomic_load(&api[API_REQUESTS]));
+    static const struct {
+        int i;
+        const char *cause;
+    } causes[] = {{API_429, "429"}, {API_500, "500"},         {API_503, "503"},
+                  {API_5XX, "5xx"}, {API_DROPPED, "dropped"}, {API_TIMEOUT, "timeout"},
+                  {API_401, "401"}};
+    buf_puts(out, "# HELP exo_controller_api_retries_total API requests retried, by the cause "
+                  "of the failed attempt.\n"
+                  "# TYPE exo_controller_api_retries_total counter\n");
+    for (size_t i = 0; i < sizeof causes / sizeof causes[0]; i++)
+        buf_printf(out, "exo_controller_api_retries_total{cause=\"%s\"} %lu\n", causes[i].cause,
+                   atomic_load(&api[causes[i].i]));
+    buf_puts(out, "# HELP exo_controller_watch_restarts_total Watches that ended, cleanly or "
+                  "not, and resumed from their resourceVersion.\n"
+                  "# TYPE exo_controller_watch_restarts_total counter\n");
+    buf_printf(out, "exo_controller_watch_restarts_total %lu\n", atomic_load(&api[WATCH_RESTARTS]));
+    buf_puts(out, "# HELP exo_controller_watch_relists_total Watches answered 410 Gone: the "
+                  "resource was listed again.\n"
+                  "# TYPE exo_controller_watch_relists_total counter\n");
+    buf_printf(out, "exo_controller_watch_relists_total %lu\n", atomic_load(&api[WATCH_EXPIRED]));
+    buf_puts(out, "# HELP exo_controller_watch_errors_total Watches refused with an error "
+                  "status or not connected (retried with backoff).\n"
+                  "# TYPE exo_controller_watch_errors_total counter\n");
+    buf_printf(out, "exo_controller_watch_errors_total %lu\n", atomic_load(&api[WATCH_ERRORS]));
 }

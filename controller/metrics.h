@@ -6,6 +6,7 @@
 #include <stdbool.h>
 
 #include "buf.h"
+#include "kube_client.h"
 
 /* One reconcile that took `seconds`; failed: it returned an error. */
 void metrics_reconcile(double seconds, bool failed);
@@ -13,6 +14,9 @@ void metrics_queue_depth(long n);
 void metrics_leader(bool leading);
 /* API writes by kind: "apply", "status", "event". */
 void metrics_writes(unsigned long applies, unsigned long status, unsigned long events);
+
+/* The API client's counters: retries by cause, watch restarts and relists. */
+void metrics_api(const kube_stats *s);
 
 /* Appends the text exposition format (version 0.0.4). */
 void metrics_render(buf *out);

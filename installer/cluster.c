@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "version.h"
+
 const kube_resource KR_NAMESPACES = {"", "v1", "namespaces", false};
 const kube_resource KR_CRDS = {"apiextensions.k8s.io", "v1", "customresourcedefinitions", false};
 const kube_resource KR_SECRETS = {"", "v1", "secrets", true};
@@ -66,7 +68,7 @@ int cluster_connect(cluster *c, exo_err *err)
     if (kube_config_load(&c->cfg, &o, err) < 0)
         return -1;
     /* Short connect retries: an unreachable server fails in seconds. */
-    kube_client_opts co = {.timeout_ms = 30000};
+    kube_client_opts co = {.user_agent = "exo-install/" EXO_VERSION, .timeout_ms = 30000};
     if (kube_client_new(&c->client, c->cfg, &co, err) < 0) {
         kube_config_free(c->cfg);
         c->cfg = NULL;
