@@ -15,6 +15,7 @@ package main
 //	            500 429 503 drop watch-end watch-410
 //	ua=P+P      User-Agent prefixes that are targeted
 //	            (default exo-install/+exo-controller/)
+//	methods=M+M only requests with these HTTP methods (default all)
 //
 // Kinds: 500/429/503 answer a Status (429 and 503 with Retry-After: 1)
 // without processing the request; drop processes the request, sends the
@@ -27,6 +28,9 @@ package main
 // Every fault is logged ("sandbox: fault injected") and counted in
 // DIR/faults-injected.json: {"spec": ..., "total": N, "byAgent":
 // {"exo-install": {"500": n, ...}, ...}}, rewritten within 200 ms of a change.
+// The real 429 and 5xx answers the API server gave a targeted client (not
+// watches) are counted there too, as "real-429", "real-500", ...: a client's
+// retries are at most the sum of both.
 
 import (
 	"bytes"
@@ -49,11 +53,12 @@ import (
 var faultKinds = []string{"500", "429", "503", "drop", "watch-end", "watch-410"}
 
 type faultSpec struct {
-	text  string
-	rate  float64
-	seed  int64
-	kinds []string
-	ua    []string
+	text    string
+	rate    float64
+	seed    int64
+	kinds   []string
+	ua      []string
+	methods []string // nil: all
 }
 
 func parseFaultSpec(s string) (faultSpec, error) {
@@ -91,8 +96,10 @@ func parseFaultSpec(s string) (faultSpec, error) {
 			}
 		case "ua":
 			f.ua = strings.Split(v, "+")
+		case "methods":
+			f.methods = strings.Split(strings.ToUpper(v), "+")
 		default:
-			return f, fmt.Errorf("faults: unknown key %q (rate, seed, kinds, ua)", k)
+			return f, fmt.Errorf("faults: unknown key %q (rate, seed, kinds, ua, methods)", k)
 		}
 	}
 	return f, nil
@@ -174,20 +181,26 @@ func (fi *faultInjector) writeCounts() {
 	}
 }
 
-// pick decides one request's fault: "" for none.
+// pick decides one request's fault: kind "" for none; agent "" when the
+// request is not targeted.
 func (fi *faultInjector) pick(r *http.Request, watch bool) (kind, agent string, delay time.Duration) {
 	ua := r.UserAgent()
 	fi.mu.Lock()
 	defer fi.mu.Unlock()
-	if fi.spec.rate <= 0 {
-		return "", "", 0
-	}
 	targeted := false
 	for _, p := range fi.spec.ua {
 		targeted = targeted || (p != "" && strings.HasPrefix(ua, p))
 	}
-	if !targeted || fi.rng.Float64() >= fi.spec.rate {
+	if !targeted {
 		return "", "", 0
+	}
+	agent, _, _ = strings.Cut(ua, "/")
+	method := fi.spec.methods == nil
+	for _, m := range fi.spec.methods {
+		method = method || m == r.Method
+	}
+	if !method || fi.spec.rate <= 0 || fi.rng.Float64() >= fi.spec.rate {
+		return "", agent, 0
 	}
 	var kinds []string
 	for _, k := range fi.spec.kinds {
@@ -196,18 +209,46 @@ func (fi *faultInjector) pick(r *http.Request, watch bool) (kind, agent string, 
 		}
 	}
 	if len(kinds) == 0 {
-		return "", "", 0
+		return "", agent, 0
 	}
 	kind = kinds[fi.rng.Intn(len(kinds))]
-	agent, _, _ = strings.Cut(ua, "/")
+	fi.countLocked(agent, kind)
+	fi.total++
+	return kind, agent, 500*time.Millisecond + time.Duration(fi.rng.Int63n(int64(2500*time.Millisecond)))
+}
+
+func (fi *faultInjector) count(agent, what string) {
+	fi.mu.Lock()
+	defer fi.mu.Unlock()
+	fi.countLocked(agent, what)
+}
+
+func (fi *faultInjector) countLocked(agent, what string) {
 	if fi.counts[agent] == nil {
 		fi.counts[agent] = map[string]int{}
 	}
-	fi.counts[agent][kind]++
-	fi.total++
+	fi.counts[agent][what]++
 	fi.dirty = true
-	return kind, agent, 500*time.Millisecond + time.Duration(fi.rng.Int63n(int64(2500*time.Millisecond)))
 }
+
+// statusRecorder notes the status a handler answered with.
+type statusRecorder struct {
+	http.ResponseWriter
+	code int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.code = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
 
 func writeStatus(w http.ResponseWriter, code int, reason, msg string, retryAfter bool) {
 	if retryAfter {
@@ -237,6 +278,18 @@ func (fi *faultInjector) wrap(next http.Handler) http.Handler {
 		info, _ := request.RequestInfoFrom(r.Context())
 		watch := info != nil && info.Verb == "watch"
 		kind, agent, delay := fi.pick(r, watch)
+		if kind == "" && agent != "" && !watch {
+			// A targeted request without a fault: its 429 and 5xx answers
+			// are counted too ("real-429"), so that a client's retries can
+			// be compared with every retryable answer it got.
+			rec := &statusRecorder{ResponseWriter: w, code: 200}
+			next.ServeHTTP(rec, r)
+			if rec.code == 429 || rec.code >= 500 {
+				fi.count(agent, "real-"+strconv.Itoa(rec.code))
+				klog.InfoS("sandbox: real error answer to a targeted client", "code", rec.code, "agent", agent, "method", r.Method, "uri", r.URL.RequestURI())
+			}
+			return
+		}
 		if kind == "" {
 			next.ServeHTTP(w, r)
 			return
