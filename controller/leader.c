@@ -110,7 +110,10 @@ static void set_spec(cJSON *lease, const char *holder, long long duration_s, boo
     }
 }
 
-/* PUT with the resourceVersion read: a 409 means someone else wrote first. */
+/* PUT with the resourceVersion read: a 409 means someone else wrote first,
+ * or that this very PUT did: the client retries a PUT whose answer was lost,
+ * and the retry then meets the first attempt's new resourceVersion. The
+ * Lease says which: a holder that is us wrote it (identities are unique). */
 static int put(leader *l, const cJSON *lease, exo_err *err)
 {
     buf path = BUF_INIT;
@@ -120,6 +123,20 @@ static int put(leader *l, const cJSON *lease, exo_err *err)
                           err);
     free(body);
     buf_free(&path);
+    const char *holder = jpath_str(lease, "spec.holderIdentity", NULL);
+    if (rc < 0 && err->http_status == 409 && holder && *holder) {
+        cJSON *now = NULL;
+        exo_err e = EXO_ERR_INIT;
+        if (kube_get(l->c, &RES_LEASES, l->ns, l->name, &now, &e) == 0 &&
+            same(jpath_str(now, "spec.holderIdentity", NULL), holder) &&
+            same(jpath_str(now, "spec.renewTime", NULL),
+                 jpath_str(lease, "spec.renewTime", NULL))) {
+            err_clear(err);
+            rc = 0;
+        }
+        err_clear(&e);
+        cJSON_Delete(now);
+    }
     return rc;
 }
 

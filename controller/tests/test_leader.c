@@ -193,6 +193,59 @@ static void test_a_lost_race_409_means_not_leader(void **state)
     kube_config_free(cfg);
 }
 
+/* The client retries a PUT whose answer was lost; the retry then gets 409
+ * from the first attempt's write. The Lease read back holds our renewal:
+ * still the leader (it used to exit with "leader election lost"). */
+static void test_a_409_from_our_own_lost_write_keeps_the_lease(void **state)
+{
+    (void)state;
+    kube_config *cfg;
+    kube_client *c;
+    fake_api_reset();
+    fake_api_client(&cfg, &c);
+    leader_opts o = {"exo", "exo-controller", "pod-b", 15000, 10000, 2000};
+    leader *l = leader_new(c, &o);
+    exo_err err = EXO_ERR_INIT;
+    script("GET", LEASE_PATH, 200, lease("pod-b", "2026-01-01T00:00:00.000000Z"));
+    script("PUT", LEASE_PATH, 409,
+           fx_json("{'kind':'Status','apiVersion':'v1','status':'Failure','reason':'Conflict','"
+                   "code':409}"));
+    cJSON *s = fx_json("{'method':'GET','body_of':'PUT'}");
+    cJSON_AddStringToObject(s, "path", LEASE_PATH);
+    fake_api_script_json(s);
+    cJSON_Delete(s);
+    assert_int_equal(leader_try(l, 0, &err), 1);
+    assert_true(leader_is_leader(l));
+    assert_null(err.msg);
+    leader_free(l);
+    kube_client_free(c);
+    kube_config_free(cfg);
+}
+
+/* Read back, the Lease names us but with an older renewal: not our write,
+ * so not a renewal either. */
+static void test_a_409_with_an_older_renewal_of_ours_is_not_a_renewal(void **state)
+{
+    (void)state;
+    kube_config *cfg;
+    kube_client *c;
+    fake_api_reset();
+    fake_api_client(&cfg, &c);
+    leader_opts o = {"exo", "exo-controller", "pod-b", 15000, 10000, 2000};
+    leader *l = leader_new(c, &o);
+    exo_err err = EXO_ERR_INIT;
+    script("GET", LEASE_PATH, 200, lease("pod-b", "2026-01-01T00:00:00.000000Z"));
+    script("PUT", LEASE_PATH, 409,
+           fx_json("{'kind':'Status','apiVersion':'v1','status':'Failure','reason':'Conflict','"
+                   "code':409}"));
+    script("GET", LEASE_PATH, 200, lease("pod-b", "2026-01-01T00:00:00.000000Z"));
+    assert_int_equal(leader_try(l, 0, &err), 0);
+    assert_false(leader_is_leader(l));
+    leader_free(l);
+    kube_client_free(c);
+    kube_config_free(cfg);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -203,6 +256,8 @@ int main(void)
         cmocka_unit_test(test_no_lease_is_created_with_us_as_holder),
         cmocka_unit_test(test_a_lease_held_by_another_is_left_alone_then_taken_with_its_rv),
         cmocka_unit_test(test_a_lost_race_409_means_not_leader),
+        cmocka_unit_test(test_a_409_from_our_own_lost_write_keeps_the_lease),
+        cmocka_unit_test(test_a_409_with_an_older_renewal_of_ours_is_not_a_renewal),
     };
     return cmocka_run_group_tests(tests, setup_group, teardown_group);
 }

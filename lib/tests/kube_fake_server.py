@@ -21,6 +21,8 @@ Tests script it over HTTPS on either port:
       status      HTTP status (default 200)
       headers     extra response headers, e.g. {"Retry-After": "1"}
       body        a string, or any JSON value (sent as JSON)
+      body_of     a method: answer with the body of the last request of that
+                  method to this path (what a PUT stored, read back)
       delay_ms    wait before answering
       drop        close the connection without answering
       cut         send the headers (Content-Length of the whole body) and
@@ -156,6 +158,10 @@ class Handler(BaseHTTPRequestHandler):
             return
         status = s.get("status", 200)
         body = s.get("body", "")
+        if "body_of" in s:
+            with LOCK:
+                body = next((r["body"] for r in reversed(REQUESTS)
+                             if r["method"] == s["body_of"] and r["path"] == url.path), "")
         if not isinstance(body, str):
             body = json.dumps(body)
         if "cut" in s:
