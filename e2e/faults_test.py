@@ -17,7 +17,8 @@ the same faults, until it succeeds (at most 3 runs a row). After each row:
 the ExoControlPlane is Ready; there is one ReplicaSet per Deployment and the
 backend Deployment's generation has not moved since the first row (no
 spurious rollout); one pod per workload; every exo Secret's data is
-byte-identical to what the first install stored; the retries exo-install
+byte-identical to what the first install stored; the controller container
+never exited (restartCount 0); the retries exo-install
 reports (stderr) are > 0 when faults were injected into a successful run and
 never more, per cause, than the sandbox injected; the controller's reported
 retries + watch restarts/relists/errors are never more than injected into it.
@@ -147,6 +148,13 @@ def controller_pod(c, running=False):
             continue
         return p["metadata"]["name"]
     return None
+
+
+def controller_restarts(c):
+    return sum(cs.get("restartCount", 0)
+               for p in c.kjson("-n", NS, "get", "pods", "-l",
+                                "app.kubernetes.io/name=exo-controller")["items"]
+               for cs in p["status"].get("containerStatuses", []))
 
 
 def service_back(c):
@@ -311,6 +319,9 @@ def main():
             dup = {k: v for k, v in owners.items() if v != 1}
             check(not dup, f"[{name}] one ReplicaSet per Deployment: {owners}")
             check(len(pods) == 3, f"[{name}] one pod per workload: {pods}")
+            restarts = controller_restarts(c)
+            check(restarts == 0, f"[{name}] the controller did not exit (container restarts: "
+                  f"{restarts})")
             secrets = secrets_data(c)
             if first_secrets is None:
                 first_secrets, first_gen = secrets, gen
