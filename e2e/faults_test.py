@@ -20,8 +20,10 @@ spurious rollout); one pod per workload; every exo Secret's data is
 byte-identical to what the first install stored; the controller container
 never exited (restartCount 0); the retries exo-install
 reports (stderr) are > 0 when faults were injected into a successful run and
-never more, per cause, than the sandbox injected; the controller's reported
-retries + watch restarts/relists/errors are never more than injected into it.
+never more, per cause, than the retryable answers it got (injected, plus the
+real ones the sandbox counts as real-N); the controller's reported retries +
+watch restarts/relists/errors (both pods of the row) are never more than
+what was injected into it, and > 0 over the sweep.
 
 Prints the outcome table. Needs root (the process kubelet), kubectl, curl.
 EXO_E2E_NET=N as for the other e2e tests; EXO_BUILD_DIR (default build/).

@@ -2,6 +2,7 @@
  * requests a candidate makes against the scripted fake API server. */
 #include <setjmp.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -172,25 +173,65 @@ static void test_a_lease_held_by_another_is_left_alone_then_taken_with_its_rv(vo
     kube_config_free(cfg);
 }
 
+/* A fresh fake and candidate "pod-b" for the 409 tests. */
+static leader *candidate_b(kube_config **cfg, kube_client **c)
+{
+    fake_api_reset();
+    fake_api_client(cfg, c);
+    leader_opts o = {"exo", "exo-controller", "pod-b", 15000, 10000, 2000};
+    return leader_new(*c, &o);
+}
+
+static cJSON *conflict(void)
+{
+    return fx_json(
+        "{'kind':'Status','apiVersion':'v1','status':'Failure','reason':'Conflict','code':409}");
+}
+
 static void test_a_lost_race_409_means_not_leader(void **state)
 {
     (void)state;
     kube_config *cfg;
     kube_client *c;
-    fake_api_reset();
-    fake_api_client(&cfg, &c);
-    leader_opts o = {"exo", "exo-controller", "pod-b", 15000, 10000, 2000};
-    leader *l = leader_new(c, &o);
+    leader *l = candidate_b(&cfg, &c);
     exo_err err = EXO_ERR_INIT;
     script("GET", LEASE_PATH, 200, lease("", "2026-01-01T00:00:00.000000Z"));
-    script("PUT", LEASE_PATH, 409,
-           fx_json("{'kind':'Status','apiVersion':'v1','status':'Failure','reason':'Conflict','"
-                   "code':409}"));
+    script("PUT", LEASE_PATH, 409, conflict());
     assert_int_equal(leader_try(l, 0, &err), 0);
     assert_false(leader_is_leader(l));
     leader_free(l);
     kube_client_free(c);
     kube_config_free(cfg);
+}
+
+/* leader_try for pod-b renewing its own Lease when the PUT gets 409; the
+ * Lease read back then holds what the PUT sent (echo) or the older renewal.
+ * Returns leader_try's result; *leading whether it holds the Lease. */
+static int renew_after_409(bool echo, bool *leading)
+{
+    kube_config *cfg;
+    kube_client *c;
+    leader *l = candidate_b(&cfg, &c);
+    exo_err err = EXO_ERR_INIT;
+    script("GET", LEASE_PATH, 200, lease("pod-b", "2026-01-01T00:00:00.000000Z"));
+    script("PUT", LEASE_PATH, 409, conflict());
+    if (echo) {
+        cJSON *s = fx_json("{'method':'GET','body_of':'PUT'}");
+        cJSON_AddStringToObject(s, "path", LEASE_PATH);
+        fake_api_script_json(s);
+        cJSON_Delete(s);
+    } else {
+        script("GET", LEASE_PATH, 200, lease("pod-b", "2026-01-01T00:00:00.000000Z"));
+    }
+    int rc = leader_try(l, 0, &err);
+    *leading = leader_is_leader(l);
+    if (rc > 0)
+        assert_null(err.msg);
+    err_clear(&err);
+    leader_free(l);
+    kube_client_free(c);
+    kube_config_free(cfg);
+    return rc;
 }
 
 /* The client retries a PUT whose answer was lost; the retry then gets 409
@@ -199,27 +240,9 @@ static void test_a_lost_race_409_means_not_leader(void **state)
 static void test_a_409_from_our_own_lost_write_keeps_the_lease(void **state)
 {
     (void)state;
-    kube_config *cfg;
-    kube_client *c;
-    fake_api_reset();
-    fake_api_client(&cfg, &c);
-    leader_opts o = {"exo", "exo-controller", "pod-b", 15000, 10000, 2000};
-    leader *l = leader_new(c, &o);
-    exo_err err = EXO_ERR_INIT;
-    script("GET", LEASE_PATH, 200, lease("pod-b", "2026-01-01T00:00:00.000000Z"));
-    script("PUT", LEASE_PATH, 409,
-           fx_json("{'kind':'Status','apiVersion':'v1','status':'Failure','reason':'Conflict','"
-                   "code':409}"));
-    cJSON *s = fx_json("{'method':'GET','body_of':'PUT'}");
-    cJSON_AddStringToObject(s, "path", LEASE_PATH);
-    fake_api_script_json(s);
-    cJSON_Delete(s);
-    assert_int_equal(leader_try(l, 0, &err), 1);
-    assert_true(leader_is_leader(l));
-    assert_null(err.msg);
-    leader_free(l);
-    kube_client_free(c);
-    kube_config_free(cfg);
+    bool leading;
+    assert_int_equal(renew_after_409(true, &leading), 1);
+    assert_true(leading);
 }
 
 /* Read back, the Lease names us but with an older renewal: not our write,
@@ -227,23 +250,9 @@ static void test_a_409_from_our_own_lost_write_keeps_the_lease(void **state)
 static void test_a_409_with_an_older_renewal_of_ours_is_not_a_renewal(void **state)
 {
     (void)state;
-    kube_config *cfg;
-    kube_client *c;
-    fake_api_reset();
-    fake_api_client(&cfg, &c);
-    leader_opts o = {"exo", "exo-controller", "pod-b", 15000, 10000, 2000};
-    leader *l = leader_new(c, &o);
-    exo_err err = EXO_ERR_INIT;
-    script("GET", LEASE_PATH, 200, lease("pod-b", "2026-01-01T00:00:00.000000Z"));
-    script("PUT", LEASE_PATH, 409,
-           fx_json("{'kind':'Status','apiVersion':'v1','status':'Failure','reason':'Conflict','"
-                   "code':409}"));
-    script("GET", LEASE_PATH, 200, lease("pod-b", "2026-01-01T00:00:00.000000Z"));
-    assert_int_equal(leader_try(l, 0, &err), 0);
-    assert_false(leader_is_leader(l));
-    leader_free(l);
-    kube_client_free(c);
-    kube_config_free(cfg);
+    bool leading;
+    assert_int_equal(renew_after_409(false, &leading), 0);
+    assert_false(leading);
 }
 
 int main(void)
