@@ -40,6 +40,8 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "e2e/audit"))
+import secrets_audit  # noqa: E402  (the secrets audit of the run, as e2e_suite's)
 BUILD = Path(os.environ.get("EXO_BUILD_DIR", ROOT / "build"))
 INSTALL = os.environ.get("EXO_INSTALL", str(BUILD / "installer/exo-install"))
 BACKEND = os.environ.get("EXO_BACKEND", str(BUILD / "backend/exo-backend"))
@@ -231,6 +233,7 @@ def main():
     d = Path(tempfile.mkdtemp(prefix="exo-faults-e2e."))
     env = dict(os.environ)
     c = Cluster(d)
+    audit = secrets_audit.Work(d / "audit")
     rows = []
     try:
         p = run(str(ROOT / "e2e/sandbox/up.sh"), str(d), timeout=200, env=env)
@@ -253,6 +256,7 @@ def main():
             for attempt in range(3):
                 p = run(INSTALL, "install", "--kubeconfig", c.kc, "--timeout", "3m", timeout=240)
                 runs.append(p)
+                (audit.path / f"install-{name}-{attempt}.txt").write_text(p.stdout + p.stderr)
                 if p.returncode == 0:
                     break
                 lines = p.stderr.strip().splitlines()
@@ -332,6 +336,7 @@ def main():
             same = secrets == first_secrets
             check(same, f"[{name}] every exo Secret byte-identical to the first install's")
             check(gen == first_gen, f"[{name}] backend Deployment generation {gen} unchanged")
+            secrets_audit.harvest(audit, c.kc)
             rows.append((name, inj_i, inj_c, [r.returncode for r in runs], took, n_rep, rep,
                          ctl_rep, ctl_s, is_ready, len(dup), same))
         check(totals["ctl_rep"] > 0 or totals["ctl_inj"] == 0,
@@ -344,6 +349,9 @@ def main():
     finally:
         run(str(ROOT / "e2e/kubelet/stop.sh"), str(d), timeout=120)
         run(str(ROOT / "e2e/sandbox/down.sh"), str(d), timeout=120)
+    # Retries and faults must not put a secret into any message either.
+    check(secrets_audit.scan(audit, [str(d)]) == 0,
+          "secrets audit: no Secret value in any log, Event, status or output of the run")
     fmt = lambda m: " ".join(f"{k}:{v}" for k, v in sorted(m.items())) or "-"  # noqa: E731
     print()
     print("| rate | injected into install (real-N: real answers) | injected into controller | "
