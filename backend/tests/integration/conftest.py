@@ -44,6 +44,34 @@ SELECT coalesce(string_agg(line, E'\\n' ORDER BY line), '') FROM (
 """
 
 
+def metrics(port):
+    """/metrics as {name{labels}: value}; {} when the server does not answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+            text = r.read().decode()
+    except OSError:
+        return {}
+    return {k: float(v) for k, v in (line.rsplit(" ", 1) for line in text.splitlines()
+                                     if line and not line.startswith("#"))}
+
+
+def ready(port):
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+            return r.status == 200
+    except OSError:
+        return False
+
+
+def maintenance_passes(port):
+    """Maintenance passes the server finished (well or not) once it is
+    ready; 0 before."""
+    if not ready(port):
+        return 0
+    m = metrics(port)
+    return m.get("exo_maintenance_runs_total", 0) + m.get("exo_maintenance_failures_total", 0)
+
+
 def new_key():
     return base64.b64encode(os.urandom(32)).decode()
 
@@ -76,26 +104,27 @@ class Db:
             raise AssertionError(f"exo-backend {' '.join(args)}: exit {p.returncode}\n{p.stderr}")
         return p
 
-    def popen(self, *args, **extra):
-        return subprocess.Popen([BIN, *args], env=self.env(**extra), stdout=subprocess.PIPE,
-                                stderr=subprocess.PIPE, text=True)
+    def popen(self, *args, stderr=subprocess.PIPE, bin=BIN, **extra):
+        return subprocess.Popen([bin, *args], env=self.env(**extra), stdout=subprocess.PIPE,
+                                stderr=stderr, text=True)
 
-    def serve(self, **extra):
+    def serve(self, stderr=subprocess.PIPE, bin=BIN, **extra):
         """Starts `exo-backend serve` on a free loopback port and waits until
-        /readyz answers 200 (the process must stay up meanwhile). Returns the
-        process and the port; the caller stops it."""
+        /readyz answers 200 and the first maintenance pass is over (the
+        process must stay up meanwhile). Returns the process and the port;
+        the caller stops it. `stderr`: a file for logs of long runs (a pipe
+        nobody reads fills up and blocks the server's logging)."""
         port = free_port()
         env = {"EXO_HTTP_ADDR": f"127.0.0.1:{port}", "EXO_MAINTENANCE_INTERVAL": "1h"}
         env.update(extra)
-        p = self.popen("serve", **env)
-        for _ in range(300):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert p.poll() is None, p.stderr.read()
+        p = self.popen("serve", stderr=stderr, bin=bin, **env)
+        # Ready first; then the daemon's first pass, which holds the
+        # maintenance lease: a test's own `exo-backend maintain` started
+        # during it would be skipped.
+        for _ in range(600):
+            if maintenance_passes(port) > 0:
+                break
+            assert p.poll() is None, p.stderr.read() if p.stderr else "exited"
             time.sleep(0.05)
         return p, port
 
