@@ -90,8 +90,14 @@ static void partition_name(buf *out, const char *parent, month_t m)
 }
 
 /* A new month: a table LIKE the parent, the month's rows moved in from
- * DEFAULT, then ATTACH, which locks the parent only SHARE UPDATE EXCLUSIVE
- * (CREATE … PARTITION OF would take ACCESS EXCLUSIVE). */
+ * DEFAULT, then ATTACH, which itself locks the parent only SHARE UPDATE
+ * EXCLUSIVE (CREATE … PARTITION OF would take ACCESS EXCLUSIVE, stopping
+ * reads too). Writes to the parent are held off, from before the move to
+ * the commit, by a SHARE lock taken first: an insert routed to DEFAULT
+ * while the month is being made would either fail when the ATTACH commits
+ * ("new row for relation …_default violates partition constraint", a 400
+ * to the client as if its request were invalid) or, landing after the move,
+ * make the ATTACH fail. Reads go on. */
 static int create_month(PGconn *c, const char *parent, month_t m, partition_report *r,
                         exo_err *err)
 {
@@ -107,6 +113,10 @@ static int create_month(PGconn *c, const char *parent, month_t m, partition_repo
     def = db_ident(c, def_name.ptr);
     int rc = -1;
 
+    buf_printf(&sql, "LOCK TABLE %s IN SHARE MODE", p);
+    if (db_exec(c, "holding writes off the parent", sql.ptr, NULL, err) < 0)
+        goto out;
+    buf_clear(&sql);
     buf_printf(&sql, "CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS)", t, p);
     if (db_exec(c, "creating a partition", sql.ptr, NULL, err) < 0)
         goto out;

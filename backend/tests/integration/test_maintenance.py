@@ -136,3 +136,49 @@ def test_a_busy_table_is_retried_not_waited_on(db):
     t.join()
     assert out["lock_retries"] >= 1
     assert "session_events_p2027_09" in parts(db)
+
+
+def test_inserts_into_a_month_being_made_never_fail(db):
+    """Rows keep arriving for months that have no partition yet (in DEFAULT)
+    while maintenance makes those months: no insert fails, none is lost,
+    and every pass makes its month."""
+    import threading
+    import psycopg
+    db.run("migrate")
+    with db.connect() as c:
+        d = c.execute("INSERT INTO deployments (name) VALUES ('d') RETURNING id").fetchone()[0]
+    stop = threading.Event()
+    errors, written = [], []
+
+    def insert():
+        with db.connect() as c:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                try:  # a row in each of the months the passes below make
+                    c.execute("INSERT INTO audit_events (deployment_id, action, created_at) "
+                              "SELECT %s, 'x', make_timestamptz(2030, m, 10, 0, 0, 0, 'UTC') "
+                              "FROM generate_series(1, 12) m", (d,))
+                    written.append(12)
+                except psycopg.Error as e:
+                    errors.append(str(e))
+
+    threads = [threading.Thread(target=insert) for _ in range(3)]
+    for t in threads:
+        t.start()
+    try:
+        created = 0
+        for month in range(1, 13):  # premake 3: as of 2029-MM, 2030-MM becomes due
+            y, m = divmod(2029 * 12 + 9 + month - 1, 12)
+            out = json.loads(db.run("maintain", "--now", f"{y}-{m + 1:02d}-01T00:00:00Z",
+                                    EXO_RETENTION_DAYS="36500").stdout)
+            created += out["partitions_created"]
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    assert errors == []
+    assert created == 2 * (4 + 11)  # 2029-10 .. 2030-01 first, then a month a pass
+    assert db.query("SELECT count(*) FROM audit_events")[0][0] == sum(written)
+    assert db.query("SELECT count(*) FROM audit_events_default")[0][0] == 0
+    print(f"{sum(written)} rows inserted while {created} partitions were made")
