@@ -95,6 +95,12 @@ void metrics_render(buf *o, pool *db)
         gauge(o, "exo_db_pool_idle", "Idle database connections.", st.idle);
         gauge(o, "exo_db_pool_in_use", "Database connections in use.", st.in_use);
         counter(o, "exo_db_pool_waits_total", "Requests that waited for a connection.", st.waits);
+        counter(o, "exo_db_pool_opened_total",
+                "Database connections opened (reconnects after the server restarted count here).",
+                st.opened);
+        counter(o, "exo_db_pool_closed_total",
+                "Database connections closed (found broken, or beyond the idle limit).",
+                st.closed);
         buf_printf(o, "# HELP exo_db_pool_wait_seconds_total Time spent waiting for a "
                       "connection.\n# TYPE exo_db_pool_wait_seconds_total counter\n"
                       "exo_db_pool_wait_seconds_total %.6f\n",
