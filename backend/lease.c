@@ -1,11 +1,12 @@
 #include "lease.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <unistd.h>
 
-#include "buf.h"
 #include "crypto.h"
 #include "db.h"
+#include "xalloc.h"
 
 int lease_acquire(PGconn *c, const char *name, const char *holder, int ttl_seconds, bool *got,
                   exo_err *err)
@@ -36,13 +37,24 @@ int lease_release(PGconn *c, const char *name, const char *holder, exo_err *err)
                    p, err);
 }
 
-char *lease_holder_id(void)
+static char holder_id[300];
+static pthread_once_t holder_once = PTHREAD_ONCE_INIT;
+
+static void make_holder_id(void)
 {
     char host[256] = "unknown";
     gethostname(host, sizeof host - 1);
     unsigned char r[4];
     crypto_random(r, sizeof r);
-    buf id = BUF_INIT;
-    buf_printf(&id, "%s/%ld/%02x%02x%02x%02x", host, (long)getpid(), r[0], r[1], r[2], r[3]);
-    return buf_detach(&id);
+    snprintf(holder_id, sizeof holder_id, "%s/%ld/%02x%02x%02x%02x", host, (long)getpid(), r[0],
+             r[1], r[2], r[3]);
+}
+
+char *lease_holder_id(void)
+{
+    /* The same for every pass of this process: a pass cut short by a lost
+     * database connection cannot release its lease, and the next pass must
+     * be able to take it again rather than wait for it to expire. */
+    pthread_once(&holder_once, make_holder_id);
+    return xstrdup(holder_id);
 }

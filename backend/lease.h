@@ -21,8 +21,8 @@ int lease_acquire(PGconn *c, const char *name, const char *holder, int ttl_secon
 /* Gives the lease up if holder has it. */
 int lease_release(PGconn *c, const char *name, const char *holder, exo_err *err);
 
-/* A holder id for this process: host name, pid and a random part. Caller
- * frees. */
+/* The holder id of this process, the same on every call: host name, pid
+ * and a random part (drawn once). Caller frees. */
 char *lease_holder_id(void);
 
 #endif
