@@ -54,6 +54,7 @@ PGconn *boot_connect(const char *dsn_text, exo_err *err)
         PQfinish(c);
         return NULL;
     }
+    db_log_notices(c);
     /* Quiet the server's notices ("relation already exists, skipping"). */
     PQclear(PQexec(c, "SET client_min_messages = warning"));
     return c;

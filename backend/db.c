@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "xalloc.h"
 
 static int count(const char *const *params)
@@ -45,6 +46,20 @@ int db_exec(PGconn *c, const char *what, const char *sql, const char *const *par
     PGresult *r = db_query(c, what, sql, params, err);
     PQclear(r);
     return r ? 0 : -1;
+}
+
+static void notice(void *arg, const PGresult *r)
+{
+    (void)arg;
+    const char *sev = PQresultErrorField(r, PG_DIAG_SEVERITY_NONLOCALIZED);
+    const char *msg = PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY);
+    log_msg(LOG_WARN, "database notice", "severity", sev ? sev : "", "message", msg ? msg : "",
+            NULL);
+}
+
+void db_log_notices(PGconn *c)
+{
+    PQsetNoticeReceiver(c, notice, NULL);
 }
 
 bool db_err_is(const exo_err *err, const char *sqlstate)

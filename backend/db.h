@@ -27,6 +27,11 @@ PGresult *db_query(PGconn *c, const char *what, const char *sql, const char *con
 int db_exec(PGconn *c, const char *what, const char *sql, const char *const *params,
             exo_err *err);
 
+/* Routes the server's notices and warnings on c ("terminating connection
+ * due to immediate shutdown command") to the JSON log, where libpq would
+ * print them to stderr as bare text. */
+void db_log_notices(PGconn *c);
+
 /* Whether err carries this SQLSTATE. */
 bool db_err_is(const exo_err *err, const char *sqlstate);
 

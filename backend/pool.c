@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "db.h"
 #include "dsn.h"
 #include "pg_connect.h"
 #include "xalloc.h"
@@ -134,6 +135,8 @@ static PGconn *open_conn(pool *p, exo_err *err)
         release_slot(p);
         return NULL;
     }
+    if (p->libpq)
+        db_log_notices(conn);
     p->pending--;
     p->st.opened++;
     p->st.open++;
