@@ -212,6 +212,34 @@ static int authenticate(api_call *c, struct MHD_Connection *conn)
     return rc;
 }
 
+/* A connection for the request in c->db, its token checked. A pooled
+ * connection that the first statement finds dead (the server restarted
+ * since it was opened) is closed with the idle ones beside it and the
+ * request tried once more on a fresh one, as database/sql retries on a bad
+ * connection: checking a token is safe to repeat. Otherwise every idle
+ * connection would fail one request after the database came back. 0, or
+ * -1 with the reply set (c->db may be set: the caller returns it). */
+static int connect_and_authenticate(api_call *c, struct MHD_Connection *conn)
+{
+    for (int attempt = 0;; attempt++) {
+        exo_err e = EXO_ERR_INIT;
+        c->db = pool_get(c->a->db, &e);
+        if (!c->db) {
+            api_fail(c, 503, "database_unavailable", "%s", err_msg(&e));
+            err_clear(&e);
+            return -1;
+        }
+        if (authenticate(c, conn) == 0)
+            return 0;
+        if (!c->db_broken || attempt > 0)
+            return -1;
+        pool_put(c->a->db, c->db, true);
+        c->db = NULL;
+        c->db_broken = false;
+        pool_close_idle(c->a->db);
+    }
+}
+
 static bool matches(const char *pattern, const api_call *c)
 {
     char copy[128];
@@ -242,14 +270,7 @@ static void dispatch(api_call *c, struct MHD_Connection *conn)
             api_fail(c, 404, "not_found", "no such API path");
         return;
     }
-    exo_err e = EXO_ERR_INIT;
-    c->db = pool_get(c->a->db, &e);
-    if (!c->db) {
-        api_fail(c, 503, "database_unavailable", "%s", err_msg(&e));
-        err_clear(&e);
-        return;
-    }
-    if (authenticate(c, conn) == 0) {
+    if (connect_and_authenticate(c, conn) == 0) {
         if (route->admin && !c->admin)
             api_fail(c, 403, "forbidden", "this needs an admin token");
         else
@@ -300,11 +321,8 @@ static int64_t cast_path(const char *url)
 static bool cast_allowed(api_call *c, struct MHD_Connection *conn, int64_t session)
 {
     exo_err e = EXO_ERR_INIT;
-    c->db = pool_get(c->a->db, &e);
     bool ok = false;
-    if (!c->db) {
-        api_fail(c, 503, "database_unavailable", "%s", err_msg(&e));
-    } else if (authenticate(c, conn) == 0) {
+    if (connect_and_authenticate(c, conn) == 0) {
         char id[24];
         snprintf(id, sizeof id, "%lld", (long long)session);
         const char *p[] = {id, NULL};
