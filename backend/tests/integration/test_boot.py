@@ -13,7 +13,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import BIN
+from conftest import BIN, SCHEMA_QUERY
 from pgserver import PgServer, as_unprivileged, free_port
 
 
@@ -163,32 +163,222 @@ def test_eight_concurrent_boots_through_pgbouncer_transaction_mode(db, new_db, p
     assert all(p.wait(timeout=120) == 0 for p in procs)
 
 
+# SIGKILL runs: EXO_KILL_RUNS boots from an empty database, a twelfth as many
+# upgrades of an older schema and maintenance passes (each costs several
+# times a boot).
+KILL_RUNS = int(os.environ.get("EXO_KILL_RUNS", "300"))
+
+
+def timed(db, *args, **extra):
+    started = time.monotonic()
+    db.run(*args, **extra)
+    return time.monotonic() - started
+
+
+def killed_at_random(db, rng, window, *args, **extra):
+    """Runs exo-backend *args and SIGKILLs it at a random instant within
+    window (seconds). True when it was killed, False when it finished
+    first."""
+    p = subprocess.Popen([BIN, *args], env=db.env(**extra), stdout=subprocess.DEVNULL,
+                         stderr=subprocess.DEVNULL)
+    time.sleep(rng.uniform(0, window))
+    p.kill()
+    p.wait()
+    if p.returncode not in (0, -signal.SIGKILL):
+        raise AssertionError(f"exo-backend {' '.join(args)}: exit {p.returncode}")
+    return p.returncode == -signal.SIGKILL
+
+
 def test_sigkill_at_random_points_of_boot_leaves_a_whole_schema(db, new_db):
     reference = new_db()
-    started = time.monotonic()
-    reference.run("migrate")
     # Kill within the time a whole boot takes here: a fixed window would land
     # after the boot more often as boots get faster (or the machine idler).
-    window = (time.monotonic() - started) * 0.9
+    window = timed(reference, "migrate") * 0.9
     whole = reference.schema()
     rng = random.Random(1234)
-    kills = int(os.environ.get("EXO_KILL_RUNS", "40"))
-    mid_boot = 0
-    for _ in range(kills):
-        p = db.popen("migrate")
-        time.sleep(rng.uniform(0, window))
-        p.send_signal(signal.SIGKILL)
-        p.wait()
-        schema = db.schema()
+    conn = db.connect()  # one connection for every check: they are many
+
+    def schema():
+        return conn.execute(SCHEMA_QUERY).fetchone()[0]
+
+    killed = nothing = recovered = 0
+    started = time.monotonic()
+    for run in range(KILL_RUNS):
+        killed += killed_at_random(db, rng, window, "migrate")
         # All of it or none of it: the boot is one transaction.
-        assert schema in ("", whole)
-        if p.returncode == -signal.SIGKILL:
-            mid_boot += 1
-            db.run("migrate")  # the next boot finishes
-            assert db.schema() == whole
+        state = schema()
+        assert state in ("", whole)
+        if state == "":
+            nothing += 1
+            # The next run boots over what this one left (its server
+            # backend may still be rolling back); now and then, a boot
+            # that is not killed must finish.
+            if nothing % 10 != 0:
+                continue
+            db.run("migrate")
+            assert schema() == whole
+            recovered += 1
         # Start the next round from an empty database again.
-        with db.connect() as c:
-            c.execute("DROP SCHEMA public CASCADE")
-            c.execute("CREATE SCHEMA public")
-    assert mid_boot > kills // 2
-    print(f"{kills} runs, {mid_boot} killed during the boot, every one recovered")
+        conn.execute("DROP SCHEMA public CASCADE")
+        conn.execute("CREATE SCHEMA public")
+    conn.close()
+    db.run("migrate")
+    assert db.schema() == whole
+    assert killed > KILL_RUNS // 2 and nothing > KILL_RUNS // 4
+    print(f"{KILL_RUNS} boots in {time.monotonic() - started:.1f}s (window {window:.3f}s): "
+          f"{killed} killed, {nothing} of them before the commit (nothing left), "
+          f"{recovered + 1} completed boots over a killed one's leftovers, each whole")
+
+
+def older_schema(db):
+    """What an earlier version left: no keyring, the encrypted columns still
+    jsonb with 600 plaintext values (two batches of the backfill), a column, an index, a foreign key and the
+    furthest month missing."""
+    db.run("migrate")
+    last = db.query("SELECT max(c.relname) FROM pg_inherits i JOIN pg_class c ON "
+                    "c.oid = i.inhrelid WHERE i.inhparent = 'audit_events'::regclass "
+                    "AND c.relname <> 'audit_events_default'")[0][0]
+    with db.connect() as c:
+        c.execute("INSERT INTO deployments (name) VALUES ('d')")
+        c.execute("DROP TABLE exo_keyring_keys, exo_keyring_meta")
+        c.execute("ALTER TABLE runtime_statuses ALTER tool_status TYPE jsonb USING "
+                  "tool_status::jsonb, ALTER last_tool_status TYPE jsonb USING "
+                  "last_tool_status::jsonb")
+        c.execute("INSERT INTO runtime_statuses (deployment_id, tool_status) "
+                  "SELECT 1, jsonb_build_object('n', g) FROM generate_series(1, 600) g")
+        c.execute("ALTER TABLE sessions DROP COLUMN cast_bytes")
+        c.execute("DROP INDEX tokens_user_id_idx")
+        c.execute("ALTER TABLE sessions DROP CONSTRAINT sessions_user_id_fkey")
+        c.execute(f"DROP TABLE {last}, {last.replace('audit_events', 'session_events')}")
+
+
+def test_sigkill_at_random_points_of_an_upgrade_leaves_old_or_new(db, new_db, pg):
+    """An upgrade killed anywhere leaves the old schema or the new one, the
+    values as they were or encrypted (the backfill after the boot's
+    transaction goes in batches); the next boot finishes it."""
+    reference = new_db()
+    reference.run("migrate")
+    whole = reference.schema()
+    older_schema(db)
+    old = db.schema()
+    assert old != whole
+    template = f"{db.name}_old"
+    with pg.admin() as a:
+        a.execute(f'CREATE DATABASE "{template}" TEMPLATE "{db.name}"')
+
+    def fresh_copy():
+        with pg.admin() as a:
+            a.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
+            a.execute(f'CREATE DATABASE "{db.name}" TEMPLATE "{template}"')
+
+    window = timed(db, "migrate") * 0.9
+    fresh_copy()
+    rng = random.Random(4321)
+    runs = max(KILL_RUNS // 12, 1)
+    killed = rolled_back = partly_encrypted = 0
+    for _ in range(runs):
+        killed += killed_at_random(db, rng, window, "migrate")
+        state = db.schema()
+        assert state in (old, whole)
+        values = db.query("SELECT count(*), count(*) FILTER (WHERE tool_status::text LIKE "
+                          "'exo:v1:%%'), count(*) FILTER (WHERE tool_status::text = "
+                          "'{\"n\": ' || id || '}') FROM runtime_statuses")[0]
+        assert values[0] == 600 and values[1] + values[2] == 600, values
+        if state == old:
+            assert values[1] == 0
+            rolled_back += 1
+            continue  # the next run upgrades the same old database
+        partly_encrypted += 0 < values[1] < 600
+        db.run("migrate")
+        assert db.schema() == whole
+        v = json.loads(db.run("keyring", "verify").stdout)
+        assert (v["values_decrypted"], v["values_plaintext"], v["values_failed"]) == (600, 0, 0)
+        fresh_copy()
+    with pg.admin() as a:
+        a.execute(f'DROP DATABASE "{template}"')
+    assert killed > runs // 2 and rolled_back > runs // 4
+    print(f"{runs} upgrades (window {window:.3f}s): {killed} killed, {rolled_back} rolled back "
+          f"to the old schema, {partly_encrypted} left the backfill part done; every one "
+          f"finished by the next boot")
+
+
+def half_made(db):
+    """Month tables not attached to their parent, and partitions missing an
+    index of their parent."""
+    return db.query(
+        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = 'public' AND c.relkind = 'r' AND "
+        "c.relname ~ '_(p\\d{4}_\\d{2}|default)$' AND NOT c.relispartition "
+        "UNION ALL SELECT c.relname || ' lacks ' || pi.indexrelid::regclass::text "
+        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "JOIN pg_index pi ON pi.indrelid = i.inhparent "
+        "WHERE NOT EXISTS (SELECT 1 FROM pg_index ci JOIN pg_inherits ii ON "
+        "ii.inhrelid = ci.indexrelid AND ii.inhparent = pi.indexrelid WHERE ci.indrelid = c.oid)")
+
+
+def test_sigkill_at_random_points_of_maintenance_leaves_whole_partitions(db, new_db, pg):
+    """A pass with months to make (rows waiting in DEFAULT for
+    each) killed anywhere: every month is whole or absent, no row is
+    lost or doubled, and the next pass finishes the work."""
+    def prepare(d):
+        d.run("migrate")
+        with d.connect() as c:
+            dep = c.execute("INSERT INTO deployments (name) VALUES ('d') RETURNING id").fetchone()[0]
+            s = c.execute("INSERT INTO sessions (deployment_id) VALUES (%s) RETURNING id",
+                          (dep,)).fetchone()[0]
+            for table, extra in [("audit_events", ""), ("session_events", "")]:
+                cols = ("deployment_id, action, created_at" if table == "audit_events"
+                        else "session_id, deployment_id, kind, created_at")
+                vals = ("%s, 'x'" if table == "audit_events" else "%s, %s, 'o'")
+                args = (dep,) if table == "audit_events" else (s, dep)
+                c.execute(f"INSERT INTO {table} ({cols}) SELECT {vals}, "
+                          "date_trunc('month', now() + interval '4 months') + "
+                          "(g %% 6) * interval '1 month' + (g %% 27) * interval '1 day' "
+                          "FROM generate_series(1, 1200) g", args)
+
+    def rows(d):
+        return d.query("SELECT (SELECT count(*) FROM audit_events), "
+                       "(SELECT count(*) FROM session_events)")[0]
+
+    now = datetime_in_months(10)
+    env = {"EXO_RETENTION_DAYS": "36500"}
+    reference = new_db()
+    prepare(reference)
+    window = timed(reference, "maintain", "--now", now, **env) * 0.9
+    whole = reference.schema()
+    prepare(db)
+    before = rows(db)
+    template = f"{db.name}_before"
+    with pg.admin() as a:
+        a.execute(f'CREATE DATABASE "{template}" TEMPLATE "{db.name}"')
+    rng = random.Random(99)
+    runs = max(KILL_RUNS // 12, 1)
+    killed = finished = 0
+    made = []
+    for _ in range(runs):
+        if killed_at_random(db, rng, window, "maintain", "--now", now, **env):
+            killed += 1
+        assert half_made(db) == []
+        assert rows(db) == before
+        # The killed pass's lease outlives it; as if it expired.
+        db.query("UPDATE exo_leases SET expires_at = now() - interval '1 second' RETURNING 1")
+        made.append(db.query("SELECT count(*) FROM pg_inherits")[0][0])
+        if db.schema() == whole:  # a pass finished the work: start over
+            finished += 1
+            with pg.admin() as a:
+                a.execute(f'DROP DATABASE "{db.name}" WITH (FORCE)')
+                a.execute(f'CREATE DATABASE "{db.name}" TEMPLATE "{template}"')
+    db.run("maintain", "--now", now, **env)
+    assert db.schema() == whole and rows(db) == before
+    with pg.admin() as a:
+        a.execute(f'DROP DATABASE "{template}"')
+    assert killed > runs // 2
+    print(f"{runs} maintenance passes (window {window:.3f}s): {killed} killed, {finished} "
+          f"completed the months; partitions after each: {made[:12]}...")
+
+
+def datetime_in_months(n):
+    from datetime import datetime, timezone
+    now = datetime.now(timezone.utc)
+    y, m = divmod(now.year * 12 + now.month - 1 + n, 12)
+    return f"{y:04d}-{m + 1:02d}-15T00:00:00Z"
