@@ -6,6 +6,7 @@ import subprocess
 import time
 import urllib.request
 import uuid
+from datetime import datetime, timezone
 
 import psycopg
 import pytest
@@ -70,6 +71,28 @@ def maintenance_passes(port):
         return 0
     m = metrics(port)
     return m.get("exo_maintenance_runs_total", 0) + m.get("exo_maintenance_failures_total", 0)
+
+
+# Partitions half made: month tables not attached to their parent, and
+# partitions missing an index of their parent. Empty when all are whole.
+HALF_MADE_QUERY = r"""
+SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname ~ '_(p\d{4}_\d{2}|default)$'
+  AND NOT c.relispartition
+UNION ALL
+SELECT c.relname || ' lacks ' || pi.indexrelid::regclass::text
+FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+JOIN pg_index pi ON pi.indrelid = i.inhparent
+WHERE NOT EXISTS (SELECT 1 FROM pg_index ci JOIN pg_inherits ii ON ii.inhrelid = ci.indexrelid
+                  AND ii.inhparent = pi.indexrelid WHERE ci.indrelid = c.oid)
+"""
+
+
+def month_ahead(n, day=2):
+    """A day of the UTC month n months from now."""
+    now = datetime.now(timezone.utc)
+    y, m = divmod(now.year * 12 + now.month - 1 + n, 12)
+    return datetime(y, m + 1, day, tzinfo=timezone.utc)
 
 
 def new_key():
@@ -138,6 +161,9 @@ class Db:
 
     def schema(self):
         return self.query(SCHEMA_QUERY)[0][0]
+
+    def half_made(self):
+        return [r[0] for r in self.query(HALF_MADE_QUERY)]
 
 
 @pytest.fixture

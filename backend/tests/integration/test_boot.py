@@ -13,7 +13,7 @@ import time
 import psycopg
 import pytest
 
-from conftest import BIN, SCHEMA_QUERY
+from conftest import BIN, SCHEMA_QUERY, month_ahead
 from pgserver import PgServer, as_unprivileged, free_port
 
 
@@ -302,20 +302,6 @@ def test_sigkill_at_random_points_of_an_upgrade_leaves_old_or_new(db, new_db, pg
           f"finished by the next boot")
 
 
-def half_made(db):
-    """Month tables not attached to their parent, and partitions missing an
-    index of their parent."""
-    return db.query(
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = 'public' AND c.relkind = 'r' AND "
-        "c.relname ~ '_(p\\d{4}_\\d{2}|default)$' AND NOT c.relispartition "
-        "UNION ALL SELECT c.relname || ' lacks ' || pi.indexrelid::regclass::text "
-        "FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
-        "JOIN pg_index pi ON pi.indrelid = i.inhparent "
-        "WHERE NOT EXISTS (SELECT 1 FROM pg_index ci JOIN pg_inherits ii ON "
-        "ii.inhrelid = ci.indexrelid AND ii.inhparent = pi.indexrelid WHERE ci.indrelid = c.oid)")
-
-
 def test_sigkill_at_random_points_of_maintenance_leaves_whole_partitions(db, new_db, pg):
     """A pass with months to make (rows waiting in DEFAULT for
     each) killed anywhere: every month is whole or absent, no row is
@@ -340,7 +326,7 @@ def test_sigkill_at_random_points_of_maintenance_leaves_whole_partitions(db, new
         return d.query("SELECT (SELECT count(*) FROM audit_events), "
                        "(SELECT count(*) FROM session_events)")[0]
 
-    now = datetime_in_months(10)
+    now = month_ahead(10, day=15).strftime("%Y-%m-%dT%H:%M:%SZ")
     env = {"EXO_RETENTION_DAYS": "36500"}
     reference = new_db()
     prepare(reference)
@@ -358,7 +344,7 @@ def test_sigkill_at_random_points_of_maintenance_leaves_whole_partitions(db, new
     for _ in range(runs):
         if killed_at_random(db, rng, window, "maintain", "--now", now, **env):
             killed += 1
-        assert half_made(db) == []
+        assert db.half_made() == []
         assert rows(db) == before
         # The killed pass's lease outlives it; as if it expired.
         db.query("UPDATE exo_leases SET expires_at = now() - interval '1 second' RETURNING 1")
@@ -376,9 +362,3 @@ def test_sigkill_at_random_points_of_maintenance_leaves_whole_partitions(db, new
     print(f"{runs} maintenance passes (window {window:.3f}s): {killed} killed, {finished} "
           f"completed the months; partitions after each: {made[:12]}...")
 
-
-def datetime_in_months(n):
-    from datetime import datetime, timezone
-    now = datetime.now(timezone.utc)
-    y, m = divmod(now.year * 12 + now.month - 1 + n, 12)
-    return f"{y:04d}-{m + 1:02d}-15T00:00:00Z"

@@ -13,12 +13,11 @@ import signal
 import subprocess
 import threading
 import time
-from datetime import datetime, timezone
 
 import psycopg
 import pytest
 
-from conftest import maintenance_passes, metrics, ready
+from conftest import maintenance_passes, metrics, month_ahead, ready
 from test_api import TOKEN
 
 WRITERS = 4
@@ -28,13 +27,6 @@ BATCH = 10
 OUTAGES = [("fast", 0.3, False), ("immediate", 0.3, False), ("kill9", 0.3, False),
            ("fast", 3.0, False), ("immediate", 3.0, False), ("kill9", 3.0, False),
            ("immediate", 1.0, True)]
-
-
-def month_ahead(n):
-    """The first instant (+1 day) of the UTC month n months from now."""
-    now = datetime.now(timezone.utc)
-    y, m = divmod(now.year * 12 + now.month - 1 + n, 12)
-    return datetime(y, m + 1, 2, tzinfo=timezone.utc)
 
 
 def suffix(when):
@@ -139,22 +131,6 @@ def bring_up(pg):
         except subprocess.CalledProcessError:
             time.sleep(0.25)
     raise AssertionError("PostgreSQL did not start again")
-
-
-def partitions_half_made(db):
-    """Tables named like a month of a partitioned table that are not
-    attached to it, and partitions missing an index of their parent."""
-    loose = db.query(
-        "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-        "WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname ~ '_(p\\d{4}_\\d{2}|default)$' "
-        "AND NOT c.relispartition")
-    unindexed = db.query(
-        "SELECT c.relname, pi.indexrelid::regclass::text FROM pg_inherits i "
-        "JOIN pg_class c ON c.oid = i.inhrelid JOIN pg_index pi ON pi.indrelid = i.inhparent "
-        "WHERE NOT EXISTS (SELECT 1 FROM pg_index ci JOIN pg_inherits ii ON "
-        "ii.inhrelid = ci.indexrelid AND ii.inhparent = pi.indexrelid "
-        "WHERE ci.indrelid = c.oid)")
-    return loose + unindexed
 
 
 def test_database_restarts_under_load_lose_nothing(db, new_db, tmp_path):
@@ -274,7 +250,7 @@ def test_database_restarts_under_load_lose_nothing(db, new_db, tmp_path):
     assert found_set <= sent
     assert all(n == 1 for _, n in found)
     # Whole partitions: the same catalog as a fresh database's.
-    assert partitions_half_made(db) == []
+    assert db.half_made() == []
     fresh = new_db()
     fresh.run("migrate")
     assert db.schema() == fresh.schema()
