@@ -303,24 +303,22 @@ def test_sigkill_at_random_points_of_an_upgrade_leaves_old_or_new(db, new_db, pg
 
 
 def test_sigkill_at_random_points_of_maintenance_leaves_whole_partitions(db, new_db, pg):
-    """A pass with months to make (rows waiting in DEFAULT for
-    each) killed anywhere: every month is whole or absent, no row is
-    lost or doubled, and the next pass finishes the work."""
+    """A pass with ten months to make, rows waiting in DEFAULT for six of
+    them, killed anywhere: every month is whole or absent, no row is lost or
+    doubled, and the next pass finishes the work."""
     def prepare(d):
         d.run("migrate")
         with d.connect() as c:
             dep = c.execute("INSERT INTO deployments (name) VALUES ('d') RETURNING id").fetchone()[0]
             s = c.execute("INSERT INTO sessions (deployment_id) VALUES (%s) RETURNING id",
                           (dep,)).fetchone()[0]
-            for table, extra in [("audit_events", ""), ("session_events", "")]:
-                cols = ("deployment_id, action, created_at" if table == "audit_events"
-                        else "session_id, deployment_id, kind, created_at")
-                vals = ("%s, 'x'" if table == "audit_events" else "%s, %s, 'o'")
-                args = (dep,) if table == "audit_events" else (s, dep)
-                c.execute(f"INSERT INTO {table} ({cols}) SELECT {vals}, "
-                          "date_trunc('month', now() + interval '4 months') + "
-                          "(g %% 6) * interval '1 month' + (g %% 27) * interval '1 day' "
-                          "FROM generate_series(1, 1200) g", args)
+            # Six months past the premade ones, rows waiting in DEFAULT.
+            when = ("date_trunc('month', now() + interval '4 months') + "
+                    "(g %% 6) * interval '1 month' + (g %% 27) * interval '1 day'")
+            c.execute("INSERT INTO audit_events (deployment_id, action, created_at) "
+                      f"SELECT %s, 'x', {when} FROM generate_series(1, 1200) g", (dep,))
+            c.execute("INSERT INTO session_events (session_id, deployment_id, kind, created_at) "
+                      f"SELECT %s, %s, 'o', {when} FROM generate_series(1, 1200) g", (s, dep))
 
     def rows(d):
         return d.query("SELECT (SELECT count(*) FROM audit_events), "
