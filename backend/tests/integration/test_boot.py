@@ -232,8 +232,8 @@ def test_sigkill_at_random_points_of_boot_leaves_a_whole_schema(db, new_db):
 
 def older_schema(db):
     """What an earlier version left: no keyring, the encrypted columns still
-    jsonb with 600 plaintext values (two batches of the backfill), a column, an index, a foreign key and the
-    furthest month missing."""
+    jsonb with 600 plaintext values (two batches of the backfill), a column,
+    an index, a foreign key and the furthest month missing."""
     db.run("migrate")
     last = db.query("SELECT max(c.relname) FROM pg_inherits i JOIN pg_class c ON "
                     "c.oid = i.inhrelid WHERE i.inhparent = 'audit_events'::regclass "
@@ -309,7 +309,8 @@ def test_sigkill_at_random_points_of_maintenance_leaves_whole_partitions(db, new
     def prepare(d):
         d.run("migrate")
         with d.connect() as c:
-            dep = c.execute("INSERT INTO deployments (name) VALUES ('d') RETURNING id").fetchone()[0]
+            dep = c.execute("INSERT INTO deployments (name) VALUES ('d') "
+                            "RETURNING id").fetchone()[0]
             s = c.execute("INSERT INTO sessions (deployment_id) VALUES (%s) RETURNING id",
                           (dep,)).fetchone()[0]
             # Six months past the premade ones, rows waiting in DEFAULT.

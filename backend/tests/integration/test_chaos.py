@@ -133,6 +133,16 @@ def bring_up(pg):
     raise AssertionError("PostgreSQL did not start again")
 
 
+def wait_for(what, cond, p, seconds=120):
+    """Polls cond until it holds; fails if the backend exits meanwhile, or
+    after `seconds` (a hang, not a slow machine)."""
+    deadline = time.monotonic() + seconds
+    while not cond():
+        assert p.poll() is None, f"the backend exited waiting for {what}"
+        assert time.monotonic() < deadline, f"no {what} within {seconds}s"
+        time.sleep(0.05)
+
+
 def test_database_restarts_under_load_lose_nothing(db, new_db, tmp_path):
     pg = db.server
     log_path = tmp_path / "backend.log"
@@ -156,10 +166,10 @@ def test_database_restarts_under_load_lose_nothing(db, new_db, tmp_path):
             passes = maintenance_passes(port)
             t_down = time.monotonic()
             take_down(pg, how)
-            readyz_while_away = []
+            readyz_while_away = []  # (seconds since down, ready)
             while time.monotonic() - t_down < away:
                 if not hush:  # /readyz would find the dead connections first
-                    readyz_while_away.append(ready(port))
+                    readyz_while_away.append((time.monotonic() - t_down, ready(port)))
                 assert p.poll() is None, "the backend exited while the database was away"
                 time.sleep(0.05)
             bring_up(pg)
@@ -167,27 +177,24 @@ def test_database_restarts_under_load_lose_nothing(db, new_db, tmp_path):
             quiet.clear()
             # Recovered: a writer's request acknowledged, ready again, and a
             # maintenance pass finished, all without restarting the backend.
-            while not any(st == 201 and t0 > t_up for w in writers
-                          for t0, _, st, _ in w.log[-20:]):
-                assert p.poll() is None, "the backend exited"
-                time.sleep(0.05)
+            wait_for("acknowledged write", lambda: any(
+                st == 201 and t0 > t_up for w in writers for t0, _, st, _ in w.log[-20:]), p)
             t_write = time.monotonic()
-            while not ready(port):
-                assert p.poll() is None, "the backend exited"
-                time.sleep(0.05)
+            wait_for("ready", lambda: ready(port), p)
             t_ready = time.monotonic()
-            while maintenance_passes(port) <= passes:
-                time.sleep(0.1)
+            wait_for("maintenance pass", lambda: maintenance_passes(port) > passes, p)
             failed = sum(1 for w in writers for t0, _, st, _ in w.log
                          if t_down <= t0 < t_write and st != 201)
             failed_after_up = sum(1 for w in writers for t0, _, st, _ in w.log
                                   if t_up <= t0 < t_write and st != 201)
-            report.append((how + (" quiet" if hush else ""), away, len(readyz_while_away), readyz_while_away.count(True),
+            oks = sum(ok for _, ok in readyz_while_away)
+            report.append((how + (" quiet" if hush else ""), away, len(readyz_while_away), oks,
                            failed, failed_after_up, t_ready - t_up, t_write - t_up))
             if hush:  # the dead idle connections fail no request once it is back
                 assert failed_after_up == 0
-            if away >= 1 and not hush:  # asked many times: never ready then
-                assert readyz_while_away.count(True) <= 2, (how, readyz_while_away)
+            # Not ready while away (after a SIGKILL of the postmaster, its
+            # backends may answer for a moment still).
+            assert not any(ok for t, ok in readyz_while_away if t > 0.5), (how, readyz_while_away)
             time.sleep(1.0)
     finally:
         stop.set()
@@ -196,9 +203,7 @@ def test_database_restarts_under_load_lose_nothing(db, new_db, tmp_path):
     # One more whole maintenance pass after the last outage and the churn:
     # every month back, every row of DEFAULT in its month.
     passes = maintenance_passes(port)
-    while maintenance_passes(port) < passes + 2:
-        assert p.poll() is None
-        time.sleep(0.1)
+    wait_for("maintenance passes", lambda: maintenance_passes(port) >= passes + 2, p)
     m = metrics(port)
     p.send_signal(signal.SIGTERM)
     assert p.wait(timeout=30) == 0
@@ -233,10 +238,10 @@ def test_database_restarts_under_load_lose_nothing(db, new_db, tmp_path):
           f"maintenance passes {m['exo_maintenance_runs_total']:.0f} done, "
           f"{m['exo_maintenance_failures_total']:.0f} failed")
 
-    lines = pg.log.read_text(errors="replace").splitlines()
-    for i, line in enumerate(lines):
-        if "deadlock detected" in line:
-            print("\n".join(lines[i:i + 8]))
+    # The churn's DETACH and DROP against the daemon's reads: a pass fails
+    # now and then, and the next one does the work.
+    print(f"deadlocks in the server's log: "
+          f"{pg.log.read_text(errors='replace').count('ERROR:  deadlock detected')}")
     # Every request was answered (no hang, no dropped connection), with a
     # success or a clean 503 naming the database.
     for w in writers:
@@ -288,8 +293,9 @@ def test_a_pass_cut_short_by_a_crash_does_not_stop_the_next(db, tmp_path):
                 break
             blocker.execute("ROLLBACK")  # a pass came in between
         for _ in range(300):
-            waiting = db.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = "
-                               "'Lock' AND query LIKE 'LOCK TABLE \"audit_events\" IN SHARE%%'")[0][0]
+            waiting = db.query(
+                "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                "AND query LIKE 'LOCK TABLE \"audit_events\" IN SHARE%%'")[0][0]
             if waiting:
                 break
             time.sleep(0.05)
@@ -300,12 +306,8 @@ def test_a_pass_cut_short_by_a_crash_does_not_stop_the_next(db, tmp_path):
         bring_up(pg)
         # The lease outlived the pass; the backend's next pass makes the month.
         assert db.query("SELECT holder FROM exo_leases") in ([(holder,)], [])
-        for _ in range(600):
-            if db.query("SELECT to_regclass(%s)", f"audit_events_p{month}")[0][0]:
-                break
-            assert p.poll() is None
-            time.sleep(0.1)
-        assert db.query("SELECT to_regclass(%s)", f"audit_events_p{month}")[0][0]
+        wait_for(f"audit_events_p{month} made again", lambda: db.query(
+            "SELECT to_regclass(%s)", f"audit_events_p{month}")[0][0], p, seconds=60)
     finally:
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=30) == 0
