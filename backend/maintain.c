@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
 #include "lease.h"
 #include "partitions.h"
 #include "retention.h"
@@ -12,6 +13,11 @@
  * frees it after this. */
 #define LEASE_SECONDS 900
 #define DELETE_BATCH 5000
+/* The longest any statement of a pass waits for a lock (the partition
+ * changes wait less and retry, see partitions.c). Without it a table held
+ * in ACCESS EXCLUSIVE (a migration, a manual LOCK) held the pass, and with
+ * it the backend's shutdown on SIGTERM, for as long as the holder liked. */
+#define PASS_LOCK_TIMEOUT "10s"
 
 int maintain_pass(PGconn *c, const backend_config *cfg, time_t now, maintain_report *r,
                   exo_err *err)
@@ -31,7 +37,9 @@ int maintain_pass(PGconn *c, const backend_config *cfg, time_t now, maintain_rep
     }
     int longest;
     partition_report pr = {0};
-    if (retention_longest_days(c, cfg->retention_days, &longest, err) < 0)
+    if (db_exec(c, "setting lock_timeout", "SET lock_timeout = '" PASS_LOCK_TIMEOUT "'", NULL,
+                err) < 0 ||
+        retention_longest_days(c, cfg->retention_days, &longest, err) < 0)
         goto release;
     partition_opts po = {now, cfg->premake_months, longest, true};
     if (partitions_ensure(c, &po, &pr, err) < 0 || partitions_drop_expired(c, &po, &pr, err) < 0 ||
@@ -47,6 +55,9 @@ int maintain_pass(PGconn *c, const backend_config *cfg, time_t now, maintain_rep
     rc = 0;
 release:;
     exo_err ignore = EXO_ERR_INIT;
+    /* The connection goes back to the pool (a failed pass's is closed). */
+    if (rc == 0 && db_exec(c, "resetting lock_timeout", "RESET lock_timeout", NULL, err) < 0)
+        rc = -1;
     if (lease_release(c, LEASE_NAME, holder, rc == 0 ? err : &ignore) < 0)
         rc = -1;
     err_clear(&ignore);

@@ -138,6 +138,36 @@ def test_a_busy_table_is_retried_not_waited_on(db):
     assert "session_events_p2027_09" in parts(db)
 
 
+def test_a_pass_waits_for_no_lock_for_ever(db):
+    """A table held in ACCESS EXCLUSIVE (a migration, a manual LOCK) fails
+    the pass after the pass's lock_timeout (10 s) with a message saying so,
+    instead of holding it, and the server's shutdown with it, until the
+    holder lets go (here 40 s later: the pass must have ended well before)."""
+    import threading
+    db.run("migrate")
+    held, done = threading.Event(), threading.Event()
+
+    def hold_lock():
+        with db.connect() as c:
+            with c.transaction():
+                c.execute("LOCK TABLE session_events_default IN ACCESS EXCLUSIVE MODE")
+                held.set()
+                done.wait(40)
+
+    t = threading.Thread(target=hold_lock)
+    t.start()
+    try:
+        held.wait(10)
+        p = db.run("maintain", check=False, timeout=35)
+        still_held = not done.is_set() and t.is_alive()
+    finally:
+        done.set()
+        t.join()
+    assert still_held  # the pass ended while the lock was still held
+    assert p.returncode == 1, p.stderr
+    assert "lock timeout" in p.stderr, p.stderr
+
+
 def test_inserts_into_a_month_being_made_never_fail(db):
     """Rows keep arriving for months that have no partition yet (in DEFAULT)
     while maintenance makes those months: no insert fails, none is lost,
