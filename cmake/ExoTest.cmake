@@ -9,6 +9,12 @@
 #   EXO_TEST_DSN (label "pg" as well).
 find_program(EXO_VALGRIND valgrind)
 find_program(EXO_PYTHON python3 REQUIRED)
+# The memory checker's command line, for the .valgrind tests here and for the
+# tests that run the binaries under it (cli_exo.valgrind, e2e_memcheck.valgrind):
+# every error and every definite, indirect or possible leak exits 99.
+set(EXO_MEMCHECK ${EXO_VALGRIND} --quiet --error-exitcode=99 --leak-check=full
+    --errors-for-leak-kinds=definite,indirect,possible
+    --show-leak-kinds=definite,indirect,possible)
 
 function(exo_add_unit_test)
   cmake_parse_arguments(T "PG" "NAME" "SOURCES;LIBS" ${ARGN})
@@ -24,9 +30,7 @@ function(exo_add_unit_test)
   set_tests_properties(${T_NAME} PROPERTIES LABELS "${labels}")
   if(EXO_VALGRIND AND NOT EXO_SANITIZE)
     add_test(NAME ${T_NAME}.valgrind
-             COMMAND ${prefix} ${EXO_VALGRIND} --quiet --error-exitcode=99 --leak-check=full
-                     --errors-for-leak-kinds=definite,indirect,possible
-                     --show-leak-kinds=definite,indirect,possible $<TARGET_FILE:${T_NAME}>)
+             COMMAND ${prefix} ${EXO_MEMCHECK} $<TARGET_FILE:${T_NAME}>)
     set_tests_properties(${T_NAME}.valgrind PROPERTIES LABELS valgrind)
   endif()
 endfunction()

@@ -21,6 +21,9 @@ from pgserver import PgServer, free_port  # noqa: E402,F401
 EXO = os.environ.get("EXO_CLI", str(ROOT / "build/cli/exo"))
 BACKEND = os.environ.get("EXO_BACKEND", str(ROOT / "build/backend/exo-backend"))
 TOKEN = "cli-admin-" + "k" * 40
+# A command line both binaries run under, e.g. valgrind with its flags (the
+# cli_exo.valgrind test); empty: run them as they are.
+WRAPPER = os.environ.get("EXO_TEST_WRAPPER", "").split()
 
 
 def run_exo(*args, env=None, timeout=60):
@@ -28,7 +31,7 @@ def run_exo(*args, env=None, timeout=60):
     caller's EXO_URL / EXO_TOKEN must not leak into a test)."""
     base = {k: v for k, v in os.environ.items() if k not in ("EXO_URL", "EXO_TOKEN")}
     base.update(env or {})
-    return subprocess.run([EXO, *args], env=base, capture_output=True, text=True,
+    return subprocess.run([*WRAPPER, EXO, *args], env=base, capture_output=True, text=True,
                           timeout=timeout)
 
 

@@ -11,7 +11,7 @@ import uuid
 
 import pytest
 
-from cli_harness import BACKEND, TOKEN, Backend, PgServer, free_port
+from cli_harness import BACKEND, TOKEN, WRAPPER, Backend, PgServer, free_port
 
 
 @pytest.fixture(scope="session")
@@ -32,9 +32,9 @@ def backend(pg_server, tmp_path):
     # Its log goes to a file: a pipe nobody reads would block it once full.
     log_path = tmp_path / "exo-backend.log"
     log = open(log_path, "w")
-    p = subprocess.Popen([BACKEND, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=log)
+    p = subprocess.Popen([*WRAPPER, BACKEND, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=log)
     b = Backend(f"http://127.0.0.1:{port}", TOKEN)
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + (300 if WRAPPER else 60)
     while True:
         try:
             with urllib.request.urlopen(b.url + "/readyz", timeout=2) as r:
@@ -47,5 +47,8 @@ def backend(pg_server, tmp_path):
         time.sleep(0.05)
     yield b
     p.send_signal(signal.SIGTERM)
-    p.wait(timeout=30)
+    # 0, not a sanitizer's or the wrapper's exit status for a leak or a
+    # memory error found on the way out (its report is in the log).
+    rc = p.wait(timeout=300 if WRAPPER else 30)
     log.close()
+    assert rc == 0, f"exo-backend serve exited {rc} on SIGTERM:\n" + log_path.read_text()[-4000:]
