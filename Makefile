@@ -33,9 +33,9 @@ fuzz-build: deps
 fuzz: fuzz-build
 	@scripts/fuzz.sh $(FUZZ_BUILD)
 
-# Everything in the normal build (unit, CLI, valgrind), then the unit and CLI
-# tests again under AddressSanitizer and UndefinedBehaviorSanitizer, then a
-# bounded fuzzing run.
+# Everything in the normal build (unit, CLI, valgrind, e2e), then the unit,
+# CLI, backend integration and e2e_memcheck tests again under AddressSanitizer
+# (leaks included) and UndefinedBehaviorSanitizer, then a bounded fuzzing run.
 test: build asan fuzz-build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE valgrind
