@@ -27,10 +27,11 @@ from controller_harness import (Controller, Sandbox, churn, converged, create_ec
                                 prepare_namespace, rss_kib, wait_converged)
 
 NS = "soak"
-# glibc's arenas and the stores' tables settle at slightly different sizes
-# from one sample to the next (measured: see the report in the commit); a
-# leak of one cached object (an ExoControlPlane or Deployment is 2-8 KiB as
-# cJSON) per reconcile would be 4-16 MiB over 2000 reconciles.
+# The heap still creeps up after warm-up while glibc's arenas settle, more
+# slowly each time: measured +140..+490 KiB over the last 2000 of 3000
+# reconciles, and over 20000 reconciles +420 KiB up to the 8000th, then flat
+# (+-40 KiB). A leak of 4 KiB per reconcile (about one cached object as
+# cJSON) would be +8 MiB over those 2000.
 MARGIN_KIB = 1024
 
 
@@ -74,6 +75,9 @@ def main():
     ap.add_argument("build", nargs="?", default="build")
     ap.add_argument("--objects", type=int, default=300)
     ap.add_argument("--reconciles", type=int, default=3000)
+    ap.add_argument("--no-rss-check", action="store_true",
+                    help="for the sanitizer build, whose allocator holds freed memory back: "
+                    "print the series, assert only the rest (a leak makes SIGTERM exit 23)")
     a = ap.parse_args()
     binary = Path(a.build) / "controller/exo-controller"
     sb = Sandbox(prefix="controller-soak.")
@@ -106,11 +110,13 @@ def main():
         first, last = warm[0][1], samples[-1][1]
         print(f"  after warm-up ({warm[0][0]} reconciles): first {first} KiB, last {last} KiB, "
               f"growth {last - first} KiB (allowed {MARGIN_KIB})")
-        assert last <= first + MARGIN_KIB, f"VmRSS grew from {first} to {last} KiB"
+        assert a.no_rss_check or last <= first + MARGIN_KIB, \
+            f"VmRSS grew from {first} to {last} KiB"
         rc = ctl.stop()
         ctl = None
         assert rc == 0, f"exo-controller exited {rc} on SIGTERM"
-        print("ok - flat memory, everything reconciled, clean exit")
+        print("ok - " + ("" if a.no_rss_check else "flat memory, ")
+              + "everything reconciled, clean exit")
     finally:
         if ctl:
             ctl.stop()
