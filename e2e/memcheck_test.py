@@ -16,7 +16,7 @@ Steps: exo-install install --wait=false (bundled Postgres); exo-controller
 and 20 more through two rounds of churn (e2e/controller_harness.py: spec
 changes, annotations, deleted Deployments and Services, a Secret change),
 then exits 0 on SIGTERM; exo-install status (exit 1: installed, not ready);
-key export (exit 0, the key); install again, waiting, --timeout=15s (exit
+key export (exit 0, the key); install again, waiting, --timeout=8s (exit
 1: nothing can become ready without a kubelet); uninstall --purge (exit 0,
 the namespace gone).
 """
@@ -85,8 +85,8 @@ def main():
             print(f"FAIL - key export printed {len(p.stdout.strip())} characters, want 44")
         # Again, waiting this time: changes nothing, then gives up on the
         # readiness nothing here can reach (no kubelet), naming what is not ready.
-        p = run("exo-install install --timeout=15s (times out)", ["install", "--timeout=15s"], 1)
-        if p.returncode == 1 and "timed out (--timeout 15s) waiting for" not in p.stderr:
+        p = run("exo-install install --timeout=8s (times out)", ["install", "--timeout=8s"], 1)
+        if p.returncode == 1 and "timed out (--timeout 8s) waiting for" not in p.stderr:
             failed.append("install timeout message")
             print(f"FAIL - install --timeout: no 'timed out' line in\n{p.stdout}{p.stderr}")
         sb.k("-n", NS, "delete", "exocontrolplanes", *[f"cp{i:03d}" for i in range(EXTRA)])
