@@ -18,8 +18,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "e2e"))
-from controller_harness import (Controller, Sandbox, cpu_s, create_ecps,  # noqa: E402
-                                prepare_namespace, rss_kib, wait_converged, writes)
+from controller_harness import (controller_on_sandbox, cpu_s, create_ecps,  # noqa: E402
+                                rss_kib, wait_converged, writes)
 
 build = Path(sys.argv[1] if len(sys.argv) > 1 else "build")
 N = int(sys.argv[2]) if len(sys.argv) > 2 else 500
@@ -29,12 +29,8 @@ RESYNC_S = 30
 
 
 def main():
-    sb = Sandbox(prefix="controller-bench.")
-    ctl = None
-    try:
-        prepare_namespace(sb, NS)
-        ctl = Controller(CTL, sb, NS, Path(sb.dir) / "controller.log",
-                         args=[f"--resync-period={RESYNC_S}s"])
+    with controller_on_sandbox(CTL, NS, "controller-bench.",
+                               args=[f"--resync-period={RESYNC_S}s"]) as (sb, ctl):
         time.sleep(3)
         idle = rss_kib(ctl.pid)
         c0 = cpu_s(ctl.pid)
@@ -76,10 +72,6 @@ def main():
         print(f"  no-op resyncs observed: {resyncs:.1f} x {N} reconciles, API writes: {int(wdelta)} "
               f"({wdelta / max(resyncs, 1):.1f} per resync; goal 0)")
         print("  reference: no published figures for a comparable operator were found to print beside these")
-    finally:
-        if ctl:
-            ctl.stop()
-        sb.stop()
 
 
 if __name__ == "__main__":

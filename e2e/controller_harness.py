@@ -4,6 +4,7 @@ e2e/controller_soak.py and e2e/memcheck_test.py: the sandbox, the namespace
 an ExoControlPlane needs, the controller process and what it exposes
 (/metrics, VmRSS, CPU), a small REST client for writes faster than kubectl,
 and the churn that makes the controller reconcile."""
+import contextlib
 import http.client
 import json
 import os
@@ -239,6 +240,22 @@ class Controller:
                 return None
         self.log.close()
         return self.p.returncode
+
+
+@contextlib.contextmanager
+def controller_on_sandbox(binary, ns, prefix, args=()):
+    """A fresh sandbox, the namespace prepared, exo-controller watching it;
+    yields (sandbox, controller) and stops both."""
+    sb = Sandbox(prefix=prefix)
+    ctl = None
+    try:
+        prepare_namespace(sb, ns)
+        ctl = Controller(binary, sb, ns, Path(sb.dir) / "controller.log", args=args)
+        yield sb, ctl
+    finally:
+        if ctl:
+            ctl.stop()
+        sb.stop()
 
 
 def churn(sb, ns, n, rnd):

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from controller_harness import (Controller, Sandbox, churn, converged, create_ecps,  # noqa: E402
-                                prepare_namespace, rss_kib, wait_converged)
+from controller_harness import (churn, controller_on_sandbox, converged,  # noqa: E402
+                                create_ecps, rss_kib, wait_converged)
 
 NS = "soak"
 # The heap still creeps up after warm-up while glibc's arenas settle, more
@@ -80,11 +80,7 @@ def main():
                     "print the series, assert only the rest (a leak makes SIGTERM exit 23)")
     a = ap.parse_args()
     binary = Path(a.build) / "controller/exo-controller"
-    sb = Sandbox(prefix="controller-soak.")
-    ctl = None
-    try:
-        prepare_namespace(sb, NS)
-        ctl = Controller(binary, sb, NS, Path(sb.dir) / "controller.log")
+    with controller_on_sandbox(binary, NS, "controller-soak.") as (sb, ctl):
         create_ecps(sb, NS, a.objects, replicas=0)
         took = wait_converged(sb, NS, a.objects)
         print(f"exo-controller soak: {a.objects} ExoControlPlane resources reconciled "
@@ -113,14 +109,9 @@ def main():
         assert a.no_rss_check or last <= first + MARGIN_KIB, \
             f"VmRSS grew from {first} to {last} KiB"
         rc = ctl.stop()
-        ctl = None
         assert rc == 0, f"exo-controller exited {rc} on SIGTERM"
         print("ok - " + ("" if a.no_rss_check else "flat memory, ")
               + "everything reconciled, clean exit")
-    finally:
-        if ctl:
-            ctl.stop()
-        sb.stop()
 
 
 if __name__ == "__main__":
