@@ -1,7 +1,9 @@
 """Maintenance: months rolled forward, months past every retention dropped,
 rows of deployments with a shorter retention deleted, and no insert ever
 failing or vanishing for want of its month."""
+import contextlib
 import json
+import threading
 import time
 
 from datetime import datetime, timezone
@@ -114,26 +116,37 @@ def test_default_retention_comes_from_the_environment(db):
     assert out["rows_deleted"] == 1 and where(db, old) is None
 
 
+@contextlib.contextmanager
+def lock_held(db, sql, at_most):
+    """Runs the body while another connection holds the lock sql takes, for
+    at most at_most seconds; yields a function that says whether it is still
+    held."""
+    held, done = threading.Event(), threading.Event()
+
+    def hold():
+        with db.connect() as c:
+            with c.transaction():
+                c.execute(sql)
+                held.set()
+                done.wait(at_most)
+
+    t = threading.Thread(target=hold)
+    t.start()
+    try:
+        assert held.wait(10), "the lock was not taken"
+        yield lambda: not done.is_set() and t.is_alive()
+    finally:
+        done.set()
+        t.join()
+
+
 def test_a_busy_table_is_retried_not_waited_on(db):
     """Creating a month waits at most lock_timeout (2 s) for the parent's
     lock, then retries: a long reader delays the new month, and is never
     queued behind for long."""
-    import threading
     db.run("migrate")
-    held = threading.Event()
-
-    def hold_lock():
-        with db.connect() as c:
-            with c.transaction():
-                c.execute("LOCK TABLE session_events IN SHARE MODE")
-                held.set()
-                time.sleep(3.5)
-
-    t = threading.Thread(target=hold_lock)
-    t.start()
-    held.wait(10)
-    out = json.loads(db.run("maintain", "--now", "2027-09-10T00:00:00Z").stdout)
-    t.join()
+    with lock_held(db, "LOCK TABLE session_events IN SHARE MODE", 3.5):
+        out = json.loads(db.run("maintain", "--now", "2027-09-10T00:00:00Z").stdout)
     assert out["lock_retries"] >= 1
     assert "session_events_p2027_09" in parts(db)
 
@@ -143,27 +156,10 @@ def test_a_pass_waits_for_no_lock_for_ever(db):
     the pass after the pass's lock_timeout (10 s) with a message saying so,
     instead of holding it, and the server's shutdown with it, until the
     holder lets go (here 40 s later: the pass must have ended well before)."""
-    import threading
     db.run("migrate")
-    held, done = threading.Event(), threading.Event()
-
-    def hold_lock():
-        with db.connect() as c:
-            with c.transaction():
-                c.execute("LOCK TABLE session_events_default IN ACCESS EXCLUSIVE MODE")
-                held.set()
-                done.wait(40)
-
-    t = threading.Thread(target=hold_lock)
-    t.start()
-    try:
-        held.wait(10)
+    with lock_held(db, "LOCK TABLE session_events_default IN ACCESS EXCLUSIVE MODE", 40) as held:
         p = db.run("maintain", check=False, timeout=35)
-        still_held = not done.is_set() and t.is_alive()
-    finally:
-        done.set()
-        t.join()
-    assert still_held  # the pass ended while the lock was still held
+        assert held()  # the pass ended while the lock was still held
     assert p.returncode == 1, p.stderr
     assert "lock timeout" in p.stderr, p.stderr
 
@@ -172,7 +168,6 @@ def test_inserts_into_a_month_being_made_never_fail(db):
     """Rows keep arriving for months that have no partition yet (in DEFAULT)
     while maintenance makes those months: no insert fails, none is lost,
     and every pass makes its month."""
-    import threading
     import psycopg
     db.run("migrate")
     with db.connect() as c:
