@@ -28,6 +28,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from controller_harness import (Controller, Sandbox, churn, create_ecps,  # noqa: E402
                                 wait_converged)
+sys.path.insert(0, str(Path(__file__).resolve().parent / "audit"))
+import secrets_audit  # noqa: E402  (the secrets audit, as e2e_suite's)
 
 NS = "exo"
 EXTRA = 20
@@ -38,6 +40,7 @@ def main():
     wrapper = sys.argv[2:]
     install = [*wrapper, str(build / "installer/exo-install")]
     sb = Sandbox(prefix="memcheck.")
+    audit = secrets_audit.Work(Path(sb.dir) / "audit")
     ctl = None
     failed = []
 
@@ -46,6 +49,11 @@ def main():
         p = subprocess.run([*install, *args, "--kubeconfig", sb.kubeconfig],
                            capture_output=True, text=True, timeout=timeout)
         took = time.monotonic() - t
+        # What it printed, for the audit; key export's key is its job.
+        shown = "(the key)" if args[:2] == ["key", "export"] else p.stdout
+        (audit.path / f"{len(list(audit.path.glob('exo-install-*')))}-exo-install-{args[0]}.txt") \
+            .write_text(f"{shown}\n{p.stderr}")
+        secrets_audit.harvest(audit, sb.kubeconfig)
         if p.returncode != want:
             failed.append(what)
             print(f"FAIL - {what}: exit {p.returncode}, want {want} ({took:.1f} s)\n"
@@ -96,6 +104,10 @@ def main():
         if left.returncode == 0:
             failed.append("namespace left")
             print(f"FAIL - namespace {NS} still there after uninstall --purge")
+        # Every Secret value, in nothing the run wrote (the controller's log,
+        # the sandbox's, exo-install's output, Events, status).
+        if secrets_audit.scan(audit, [sb.dir]) != 0:
+            failed.append("secrets audit")
     finally:
         if ctl:
             ctl.stop()
