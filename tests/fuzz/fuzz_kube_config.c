@@ -24,6 +24,7 @@
 #include "buf.h"
 #include "fuzz_common.h"
 #include "kube_config.h"
+#include "xalloc.h"
 #include "yamljson.h"
 
 static const char *const helpers[][2] = {
@@ -188,7 +189,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cJSON *a = NULL, *b = NULL;
     put_kubeconfig(path_a.ptr, part[0], len[0], &a);
     put_kubeconfig(path_b.ptr, part[1], len[1], &b);
-    char *context = strndup(part[2], len[2]);
+    char *context = xstrndup(part[2], len[2]);
 
     kube_config_opts opts = {NULL, (flags & 2) ? context : NULL};
     if (flags & 1)

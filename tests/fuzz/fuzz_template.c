@@ -23,6 +23,7 @@
 #include "render.h"
 #include "render_compose.h"
 #include "render_flags.h"
+#include "xalloc.h"
 #include "yamljson.h"
 
 #define NFIELDS 11
@@ -98,7 +99,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *value[NFIELDS];
     for (int i = 0; i < NFIELDS; i++) {
         const char *z = memchr(p, 0, (size_t)(end - p));
-        value[i] = strndup(p, (size_t)((z ? z : end) - p));
+        value[i] = xstrndup(p, (size_t)((z ? z : end) - p));
         p = z ? z + 1 : end;
     }
     buf arg[2][NFIELDS + 4];
