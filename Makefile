@@ -5,6 +5,7 @@ ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_TARGETS := fuzz_yamljson fuzz_dsn fuzz_kube_config fuzz_template fuzz_casts fuzz_api_json
 JOBS       ?= $(shell nproc)
+TEST_JOBS  ?= $(shell echo $$(($(JOBS) + 1)))
 MAKEFLAGS  += --no-print-directory
 INSTALL    := $(BUILD)/installer/exo-install
 
@@ -33,13 +34,13 @@ fuzz-build: deps
 fuzz: fuzz-build
 	@scripts/fuzz.sh $(FUZZ_BUILD)
 
-# Everything in the normal build (unit, CLI, valgrind, e2e), then the unit,
-# CLI, backend integration and e2e_memcheck tests again under AddressSanitizer
-# (leaks included) and UndefinedBehaviorSanitizer, then a bounded fuzzing run.
+# Everything in the normal build (unit, CLI, valgrind, e2e), with the unit,
+# CLI and backend integration tests of the AddressSanitizer/UBSan build (leaks
+# included) alongside, then its e2e_memcheck, then a bounded fuzzing run. The
+# normal build's ctest runs TEST_JOBS tests at once: its end-to-end tests
+# mostly wait on their clusters (scripts/test.sh).
 test: build asan fuzz-build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
-	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE valgrind
-	@scripts/fuzz.sh $(FUZZ_BUILD)
+	@scripts/test.sh $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) $(TEST_JOBS)
 
 # From a fresh checkout to a ready control plane on the sandbox cluster; leaves
 # it running (make demo-stop stops it).
