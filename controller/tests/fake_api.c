@@ -24,8 +24,9 @@ static struct {
     char tmp[64];
 } F;
 
-int fake_api_start(void)
+int fake_api_start(void **state)
 {
+    (void)state;
     cJSON *j = NULL;
     if (kube_fake_spawn(&F.pid, &F.stdin_fd, &j) < 0)
         return -1;
@@ -39,8 +40,9 @@ int fake_api_start(void)
     return 0;
 }
 
-void fake_api_stop(void)
+int fake_api_stop(void **state)
 {
+    (void)state;
     close(F.stdin_fd); /* the fake exits when its stdin closes */
     int status;
     waitpid(F.pid, &status, 0);
@@ -50,6 +52,7 @@ void fake_api_stop(void)
         fprintf(stderr, "cannot remove %s\n", F.tmp);
     buf_free(&cmd);
     free(F.ca);
+    return 0;
 }
 
 static char *call(const char *method, const char *path, const char *body)

@@ -9,8 +9,10 @@
 #include "kube_client.h"
 #include "kube_config.h"
 
-int fake_api_start(void);
-void fake_api_stop(void);
+/* cmocka group setup and teardown: cmocka_run_group_tests(tests,
+ * fake_api_start, fake_api_stop). */
+int fake_api_start(void **state);
+int fake_api_stop(void **state);
 /* A client of the fake (token auth); caller frees both. */
 void fake_api_client(kube_config **cfg, kube_client **c);
 /* Queues answers: a JSON object or list (see the fake's docstring). */

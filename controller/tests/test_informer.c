@@ -235,19 +235,6 @@ static void test_secrets_are_stored_as_hashes_without_annotations(void **state)
     cJSON_Delete(sec);
 }
 
-static int setup_group(void **state)
-{
-    (void)state;
-    return fake_api_start();
-}
-
-static int teardown_group(void **state)
-{
-    (void)state;
-    fake_api_stop();
-    return 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -255,5 +242,5 @@ int main(void)
         cmocka_unit_test(test_an_older_event_does_not_undo_a_newer_write),
         cmocka_unit_test(test_secrets_are_stored_as_hashes_without_annotations),
     };
-    return cmocka_run_group_tests(tests, setup_group, teardown_group);
+    return cmocka_run_group_tests(tests, fake_api_start, fake_api_stop);
 }

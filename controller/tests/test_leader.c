@@ -59,19 +59,6 @@ static void test_a_renewal_restarts_the_wait(void **state)
     leader_observed_free(&o);
 }
 
-static int setup_group(void **state)
-{
-    (void)state;
-    return fake_api_start();
-}
-
-static int teardown_group(void **state)
-{
-    (void)state;
-    fake_api_stop();
-    return 0;
-}
-
 static void script(const char *method, const char *path, int status, cJSON *body)
 {
     cJSON *s = cJSON_CreateObject();
@@ -268,5 +255,5 @@ int main(void)
         cmocka_unit_test(test_a_409_from_our_own_lost_write_keeps_the_lease),
         cmocka_unit_test(test_a_409_with_an_older_renewal_of_ours_is_not_a_renewal),
     };
-    return cmocka_run_group_tests(tests, setup_group, teardown_group);
+    return cmocka_run_group_tests(tests, fake_api_start, fake_api_stop);
 }

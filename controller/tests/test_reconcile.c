@@ -30,19 +30,6 @@ typedef struct {
     reconciler r;
 } env;
 
-static int setup_group(void **state)
-{
-    (void)state;
-    return fake_api_start();
-}
-
-static int teardown_group(void **state)
-{
-    (void)state;
-    fake_api_stop();
-    return 0;
-}
-
 static void put_secret(env *e, const char *name, const char *key, const char *value)
 {
     cJSON *s = fx_secret(name, key, value);
@@ -392,5 +379,5 @@ int main(void)
         T(test_api_failure_is_returned_for_a_retry),
         T(test_a_deleted_resource_is_left_to_the_garbage_collector),
     };
-    return cmocka_run_group_tests(tests, setup_group, teardown_group);
+    return cmocka_run_group_tests(tests, fake_api_start, fake_api_stop);
 }
