@@ -33,6 +33,9 @@ import sys
 import urllib.parse
 from pathlib import Path
 
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
 # Where secrets belong, so they are not hits: etcd's data (the API server's
 # storage), the PKI, kubeconfigs, the process kubelet's container configs
 # (*.run.json hold the environment, as a container runtime's config does)
@@ -54,16 +57,13 @@ def kubectl(kubeconfig, *args, check=True):
 
 
 def dsn_password(dsn):
-    """The password of a libpq DSN, URL or key=value form; None if none."""
-    if re.match(r"^postgres(ql)?://", dsn):
-        pw = urllib.parse.urlsplit(dsn).password
-        return urllib.parse.unquote(pw) if pw else None
-    # key = value pairs; values may be single-quoted with \' and \\ escapes.
-    for m in re.finditer(r"(\w+)\s*=\s*('((?:[^'\\]|\\.)*)'|\S+)", dsn):
-        if m.group(1) == "password":
-            v = m.group(3) if m.group(3) is not None else m.group(2)
-            return re.sub(r"\\(.)", r"\1", v)
-    return None
+    """The password of a libpq DSN, URL or key=value form, as libpq reads it
+    (psycopg hands the text to libpq's own parser); None if none or if libpq
+    cannot read the DSN."""
+    try:
+        return conninfo_to_dict(dsn).get("password")
+    except psycopg.Error:
+        return None
 
 
 class Work:
