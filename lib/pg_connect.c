@@ -45,7 +45,7 @@ PGconn *pg_connect(const char *dsn_text, const char *const *keys, const char *co
     }
     k[n] = "dbname";
     v[n++] = dsn_text;
-    for (int i = 0; keys && keys[i] && i < PG_CONNECT_MAX_EXTRA; i++) {
+    for (int i = 0; keys && i < PG_CONNECT_MAX_EXTRA && keys[i]; i++) {
         k[n] = keys[i];
         v[n++] = vals[i];
     }
