@@ -38,7 +38,8 @@ static void usage(FILE *f)
           "  serve                  boot (migrate, keyring, partitions), serve /healthz and\n"
           "                         /readyz on EXO_HTTP_ADDR, run maintenance every\n"
           "                         EXO_MAINTENANCE_INTERVAL until SIGTERM (the default)\n"
-          "  migrate                boot, one maintenance pass, exit\n"
+          "  migrate [--now TIME]   boot and one maintenance pass as of TIME (RFC 3339;\n"
+          "                         default now), exit\n"
           "  maintain [--now TIME]  one maintenance pass as of TIME (RFC 3339; default now)\n"
           "  keyring verify         check EXO_ENCRYPTION_KEY and that every value decrypts\n"
           "  keyring rotate         add a data key, make it active, re-encrypt old values\n"
@@ -89,7 +90,10 @@ static void log_boot(const boot_report *b)
             "values_encrypted", enc, "duration_ms", ms, NULL);
 }
 
-static int cmd_migrate(const backend_config *cfg, exo_err *err)
+/* now: the instant the partitions are made for, normally time(NULL); a
+ * flag sets it so that a test's dated rows fall in known months whatever
+ * the calendar says. */
+static int cmd_migrate(const backend_config *cfg, time_t now, exo_err *err)
 {
     PGconn *c = boot_connect(cfg->dsn, err);
     if (!c)
@@ -97,10 +101,10 @@ static int cmd_migrate(const backend_config *cfg, exo_err *err)
     keyring *ring = NULL;
     boot_report b;
     maintain_report m;
-    int rc = boot_run(c, cfg, time(NULL), &ring, &b, err);
+    int rc = boot_run(c, cfg, now, &ring, &b, err);
     if (rc == 0) {
         log_boot(&b);
-        rc = maintain_pass(c, cfg, time(NULL), &m, err);
+        rc = maintain_pass(c, cfg, now, &m, err);
     }
     if (rc == 0) {
         cJSON *o = cJSON_CreateObject();
@@ -311,21 +315,21 @@ int main(int argc, char **argv)
         return healthcheck_run(getenv("EXO_HTTP_ADDR"));
     time_t now = time(NULL);
     const char *action = NULL;
-    if (strcmp(cmd, "maintain") == 0) {
+    if (strcmp(cmd, "maintain") == 0 || strcmp(cmd, "migrate") == 0) {
         static const struct option opts[] = {{"now", required_argument, NULL, 'n'}, {0}};
         int o;
         opterr = 0;
         optind = 2;
         while ((o = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
             if (o != 'n' || !rfc3339_parse(optarg, &now)) {
-                fprintf(stderr, "exo-backend maintain: %s\n",
+                fprintf(stderr, "exo-backend %s: %s\n", cmd,
                         o == 'n' ? "--now: want an RFC 3339 time such as 2027-01-15T10:00:00Z"
                                  : "unknown flag (see exo-backend --help)");
                 return 2;
             }
         }
         if (optind < argc) {
-            fprintf(stderr, "exo-backend maintain: unexpected argument \"%s\"\n", argv[optind]);
+            fprintf(stderr, "exo-backend %s: unexpected argument \"%s\"\n", cmd, argv[optind]);
             return 2;
         }
     } else if (strcmp(cmd, "keyring") == 0) {
@@ -334,10 +338,9 @@ int main(int argc, char **argv)
             fprintf(stderr, "exo-backend keyring: want verify or rotate\n");
             return 2;
         }
-    } else if ((strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) || argc > 2) {
+    } else if (strcmp(cmd, "serve") != 0 || argc > 2) {
         fprintf(stderr, "exo-backend: unknown command \"%s\" (see exo-backend --help)\n",
-                argc > 2 && (strcmp(cmd, "serve") == 0 || strcmp(cmd, "migrate") == 0) ? argv[2]
-                                                                                       : cmd);
+                argc > 2 && strcmp(cmd, "serve") == 0 ? argv[2] : cmd);
         return 2;
     }
 
@@ -346,7 +349,7 @@ int main(int argc, char **argv)
     int rc = config_load(&cfg, strcmp(cmd, "maintain") != 0, &err);
     if (rc == 0) {
         if (strcmp(cmd, "migrate") == 0)
-            rc = cmd_migrate(&cfg, &err);
+            rc = cmd_migrate(&cfg, now, &err);
         else if (strcmp(cmd, "maintain") == 0)
             rc = cmd_maintain(&cfg, now, &err);
         else if (action)

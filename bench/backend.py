@@ -169,7 +169,7 @@ def main():
         # 36 months of partitions, then one pass that rolls a month forward
         # and drops the oldest.
         db = server.createdb("bench_months")
-        backend(server, db, "migrate")
+        backend(server, db, "migrate", "--now", "2026-11-15T00:00:00Z")
         for i in range(36):
             y, m = divmod(2026 * 12 + 10 + i, 12)
             backend(server, db, "maintain", "--now", f"{y:04d}-{m + 1:02d}-15T00:00:00Z",

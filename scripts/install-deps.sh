@@ -8,7 +8,7 @@ debs=(cmake pkg-config gcc make
       libyaml-dev libcjson-dev libpq-dev libssl-dev libcurl4-openssl-dev
       libmicrohttpd-dev libcmocka-dev valgrind
       pgbouncer postgresql-client docker-compose iproute2 util-linux
-      shellcheck graphviz clang)
+      shellcheck graphviz clang faketime)
 # Node.js for npm (install-postgres.sh); a Node already on PATH (CI's
 # setup-node, NodeSource) will do.
 command -v npm >/dev/null || debs+=(nodejs npm)

@@ -9,6 +9,17 @@ import time
 from datetime import datetime, timezone
 
 
+# Every test here migrates and maintains as of a fixed instant, never the
+# calendar's: its dated rows must land in months whose partitions exist, or
+# do not, by design on any date the suite runs (a test that migrated "now"
+# and wrote November 2026 rows broke on 1 December 2026).
+MIGRATED_AT = "2026-11-20T00:00:00Z"
+
+
+def migrate(db):
+    return db.run("migrate", "--now", MIGRATED_AT)
+
+
 def parts(db, table="session_events"):
     return sorted(r[0] for r in db.query(
         "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
@@ -27,7 +38,7 @@ def where(db, event_id):
 
 
 def test_fourteen_months_later(db):
-    db.run("migrate")
+    migrate(db)
     start = parts(db)
     assert "session_events_default" in start and len(start) == 5
     with db.connect() as c:
@@ -79,7 +90,7 @@ def test_fourteen_months_later(db):
 
 
 def test_a_month_with_no_partition_gets_one_and_keeps_its_rows(db):
-    db.run("migrate")
+    migrate(db)
     with db.connect() as c:
         d = c.execute("INSERT INTO deployments (name) VALUES ('d') RETURNING id").fetchone()[0]
         s = c.execute("INSERT INTO sessions (deployment_id) VALUES (%s) RETURNING id",
@@ -93,19 +104,19 @@ def test_a_month_with_no_partition_gets_one_and_keeps_its_rows(db):
 
 
 def test_maintenance_runs_one_replica_at_a_time(db):
-    db.run("migrate")
+    migrate(db)
     with db.connect() as c:
         c.execute("INSERT INTO exo_leases VALUES ('maintenance', 'another-replica', "
                   "now() + interval '5 minutes')")
-    assert json.loads(db.run("maintain").stdout)["skipped"] is True
+    assert json.loads(db.run("maintain", "--now", MIGRATED_AT).stdout)["skipped"] is True
     with db.connect() as c:  # the other replica died: its lease expires
         c.execute("UPDATE exo_leases SET expires_at = now() - interval '1 second'")
-    assert json.loads(db.run("maintain").stdout)["skipped"] is False
+    assert json.loads(db.run("maintain", "--now", MIGRATED_AT).stdout)["skipped"] is False
     assert db.query("SELECT count(*) FROM exo_leases")[0][0] == 0
 
 
 def test_default_retention_comes_from_the_environment(db):
-    db.run("migrate")
+    migrate(db)
     with db.connect() as c:
         d = c.execute("INSERT INTO deployments (name) VALUES ('d') RETURNING id").fetchone()[0]
         s = c.execute("INSERT INTO sessions (deployment_id) VALUES (%s) RETURNING id",
@@ -128,7 +139,12 @@ def lock_held(db, sql, at_most):
             with c.transaction():
                 c.execute(sql)
                 held.set()
-                done.wait(at_most)
+                # Polled, not done.wait(at_most): a timed wait on a condition
+                # never times out under libfaketime, which moves the clock to
+                # check that these tests pass on any date.
+                deadline = time.monotonic() + at_most
+                while not done.is_set() and time.monotonic() < deadline:
+                    time.sleep(0.05)
 
     t = threading.Thread(target=hold)
     t.start()
@@ -144,7 +160,7 @@ def test_a_busy_table_is_retried_not_waited_on(db):
     """Creating a month waits at most lock_timeout (2 s) for the parent's
     lock, then retries: a long reader delays the new month, and is never
     queued behind for long."""
-    db.run("migrate")
+    migrate(db)
     with lock_held(db, "LOCK TABLE session_events IN SHARE MODE", 3.5):
         out = json.loads(db.run("maintain", "--now", "2027-09-10T00:00:00Z").stdout)
     assert out["lock_retries"] >= 1
@@ -156,9 +172,9 @@ def test_a_pass_waits_for_no_lock_for_ever(db):
     the pass after the pass's lock_timeout (10 s) with a message saying so,
     instead of holding it, and the server's shutdown with it, until the
     holder lets go (here 40 s later: the pass must have ended well before)."""
-    db.run("migrate")
+    migrate(db)
     with lock_held(db, "LOCK TABLE session_events_default IN ACCESS EXCLUSIVE MODE", 40) as held:
-        p = db.run("maintain", check=False, timeout=35)
+        p = db.run("maintain", "--now", MIGRATED_AT, check=False, timeout=35)
         assert held()  # the pass ended while the lock was still held
     assert p.returncode == 1, p.stderr
     assert "lock timeout" in p.stderr, p.stderr
@@ -169,7 +185,7 @@ def test_inserts_into_a_month_being_made_never_fail(db):
     while maintenance makes those months: no insert fails, none is lost,
     and every pass makes its month."""
     import psycopg
-    db.run("migrate")
+    migrate(db)
     with db.connect() as c:
         d = c.execute("INSERT INTO deployments (name) VALUES ('d') RETURNING id").fetchone()[0]
     stop = threading.Event()
