@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "months.h"
+#include "rfc3339.h"
 
 #define MAX_STRING 1000
 #define MAX_EXACT 9007199254740992.0 /* 2^53 */

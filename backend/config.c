@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "dsn.h"
+#include "duration.h"
 #include "xalloc.h"
 
 static const char *env_or(const char *name, const char *fallback)
@@ -32,29 +33,10 @@ static int env_int(const char *name, long fallback, long lo, long hi, long *out,
 
 int64_t config_parse_duration(const char *s)
 {
-    static const struct {
-        const char *unit;
-        int64_t seconds;
-    } units[] = {{"h", 3600}, {"m", 60}, {"s", 1}};
-    int64_t total = 0;
-    if (!*s)
+    int64_t ns;
+    if (duration_parse(s, &ns) < 0 || ns < DURATION_S)
         return -1;
-    while (*s) {
-        char *end;
-        errno = 0;
-        long long n = strtoll(s, &end, 10);
-        if (errno || end == s || n < 0 || n > INT32_MAX)
-            return -1;
-        int64_t mult = 0;
-        for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-            if (*end == units[i].unit[0] && end[1] != 's') /* "ms" is not minutes */
-                mult = units[i].seconds;
-        if (!mult)
-            return -1;
-        total += n * mult;
-        s = end + 1;
-    }
-    return total > 0 ? total : -1;
+    return ns / DURATION_S;
 }
 
 int config_load(backend_config *c, int need_key, exo_err *err)

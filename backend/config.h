@@ -26,8 +26,8 @@ typedef struct {
 int config_load(backend_config *c, int need_key, exo_err *err);
 void config_free(backend_config *c);
 
-/* Parses a Go-style duration ("24h", "90m", "1h30m", "45s") into seconds;
- * -1 when s is not one or is not positive. */
+/* Parses a duration (lib/duration.h: "24h", "90m", "1h30m", "45s") into
+ * whole seconds; -1 when s is not one or is under one second. */
 int64_t config_parse_duration(const char *s);
 
 #endif

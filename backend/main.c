@@ -25,8 +25,8 @@
 #include "log.h"
 #include "maintain.h"
 #include "metrics.h"
-#include "months.h"
 #include "pool.h"
+#include "rfc3339.h"
 #include "schema.h"
 #include "version.h"
 

@@ -19,10 +19,4 @@ bool month_from_partition_name(const char *name, month_t *out);
 /* "2026-11-01 00:00:00+00": a timestamptz literal of the month's start. */
 void month_literal(month_t m, char out[32]);
 
-/* Parses an RFC 3339 instant ("2027-01-15T10:00:00Z", "…+01:00",
- * fractions allowed). Returns false when s is not one. */
-bool rfc3339_parse(const char *s, time_t *out);
-/* Formats t as "2027-01-15T10:00:00Z" into out (at least 21 bytes). */
-void rfc3339_format(time_t t, char out[32]);
-
 #endif

@@ -6,7 +6,7 @@
 #include "buf.h"
 #include "casts.h"
 #include "db.h"
-#include "months.h"
+#include "rfc3339.h"
 #include "schema.h"
 
 int retention_longest_days(PGconn *c, int default_days, int *out, exo_err *err)

@@ -1,7 +1,10 @@
 #include "options.h"
 
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "duration.h"
 
 void options_usage(FILE *f)
 {
@@ -38,30 +41,10 @@ void options_usage(FILE *f)
 
 long options_duration_ms(const char *s)
 {
-    if (!s || !*s)
+    int64_t ns;
+    if (duration_parse(s, &ns) < 0 || ns < 0 || ns / DURATION_MS > LONG_MAX)
         return -1;
-    long total = 0;
-    const char *p = s;
-    while (*p) {
-        char *end;
-        long v = strtol(p, &end, 10);
-        if (end == p || v < 0)
-            return -1;
-        long unit;
-        if (strncmp(end, "ms", 2) == 0)
-            unit = 1, end += 2;
-        else if (*end == 's')
-            unit = 1000, end++;
-        else if (*end == 'm')
-            unit = 60000, end++;
-        else if (*end == 'h')
-            unit = 3600000, end++;
-        else
-            return -1;
-        total += v * unit;
-        p = end;
-    }
-    return total;
+    return (long)(ns / DURATION_MS);
 }
 
 typedef struct {

@@ -25,7 +25,8 @@ typedef struct {
 int options_parse(options *o, int argc, char **argv, exo_err *err);
 void options_usage(FILE *f);
 
-/* "15s", "500ms", "10m", "1h30m" into milliseconds; -1 when malformed. */
+/* A duration as lib/duration.h reads it ("15s", "500ms", "1h30m") in
+ * milliseconds; -1 when malformed or negative. */
 long options_duration_ms(const char *s);
 
 #endif

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "duration.h"
 #include "version.h"
 
 const kube_resource KR_NAMESPACES = {"", "v1", "namespaces", false};
@@ -85,64 +86,14 @@ void cluster_close(cluster *c)
     c->cfg = NULL;
 }
 
-/* Digits with an optional fraction ("1", "1.5"); no sign, exponent or
- * hex, which strtod would take. */
-static const char *parse_number(const char *p, double *v)
-{
-    const char *start = p;
-    double x = 0, scale = 1;
-    while (isdigit((unsigned char)*p))
-        x = x * 10 + (*p++ - '0');
-    if (p == start)
-        return NULL;
-    if (*p == '.') {
-        p++;
-        if (!isdigit((unsigned char)*p))
-            return NULL;
-        while (isdigit((unsigned char)*p)) {
-            scale /= 10;
-            x += (*p++ - '0') * scale;
-        }
-    }
-    *v = x;
-    return p;
-}
-
 int cluster_parse_duration(const char *s, long *ms)
 {
-    static const struct {
-        const char *unit;
-        double ms;
-    } units[] = {{"ms", 1}, {"s", 1000}, {"m", 60000}, {"h", 3600000}};
-    const double week = 7.0 * 24 * 3600 * 1000;
-    double total = 0;
-    const char *p = s;
-    if (strspn(s, "0123456789") == strlen(s) && *s) { /* a bare number: seconds */
-        double v;
-        parse_number(s, &v);
-        total = v * 1000;
-    } else {
-        while (*p) {
-            double v;
-            if (!(p = parse_number(p, &v)))
-                return -1;
-            size_t i, n = 0;
-            /* "ms" is listed before "m", so "5ms" is not 5 minutes and "s". */
-            for (i = 0; i < sizeof units / sizeof units[0]; i++) {
-                n = strlen(units[i].unit);
-                if (strncmp(p, units[i].unit, n) == 0 && !isalpha((unsigned char)p[n]))
-                    break;
-            }
-            if (i == sizeof units / sizeof units[0])
-                return -1;
-            total += v * units[i].ms;
-            p += n;
-            if (total > week)
-                return -1;
-        }
-    }
-    if (total < 1 || total > week)
+    /* A week at most: a wait longer than that is a typo (10000m), not a
+     * plan. */
+    const int64_t week = INT64_C(7) * 24 * 3600 * DURATION_S;
+    int64_t ns;
+    if (duration_parse(s, &ns) < 0 || ns < DURATION_MS || ns > week)
         return -1;
-    *ms = (long)total;
+    *ms = (long)(ns / DURATION_MS);
     return 0;
 }

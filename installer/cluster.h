@@ -44,9 +44,8 @@ bool cluster_flag(cluster *c, int opt, const char *arg);
 int cluster_connect(cluster *c, exo_err *err);
 void cluster_close(cluster *c);
 
-/* "10m", "90s", "1h30m", "500ms" (Go's time.ParseDuration units from ms to
- * h); a bare number is seconds. Fails on anything else, on 0 and on more
- * than a week. */
+/* A duration as lib/duration.h reads it ("10m", "90s", "1h30m", "500ms"),
+ * in milliseconds. Fails on anything else, under 1 ms and over a week. */
 int cluster_parse_duration(const char *s, long *ms);
 
 /* The resources the installer touches. */

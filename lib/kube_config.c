@@ -13,6 +13,7 @@
 
 #include "base64.h"
 #include "buf.h"
+#include "rfc3339.h"
 #include "xalloc.h"
 #include "yamljson.h"
 
@@ -540,30 +541,6 @@ static int read_token_file(kube_config *cfg, exo_err *err)
     return 0;
 }
 
-/* RFC 3339 ("2024-05-01T10:00:00Z", "...00.5+02:00") to a time_t. */
-static int parse_rfc3339(const char *s, time_t *out)
-{
-    struct tm tm = {0};
-    int used = 0;
-    if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%n", &tm.tm_year, &tm.tm_mon, &tm.tm_mday, &tm.tm_hour,
-               &tm.tm_min, &tm.tm_sec, &used) != 6)
-        return -1;
-    s += used;
-    if (*s == '.')
-        for (s++; *s >= '0' && *s <= '9'; s++)
-            ;
-    long offset = 0;
-    int oh, om;
-    if ((*s == '+' || *s == '-') && sscanf(s + 1, "%2d:%2d", &oh, &om) == 2)
-        offset = (*s == '-' ? -1 : 1) * (oh * 3600L + om * 60L);
-    else if (*s != 'Z' && *s != 'z')
-        return -1;
-    tm.tm_year -= 1900;
-    tm.tm_mon -= 1;
-    *out = timegm(&tm) - offset;
-    return 0;
-}
-
 /* KUBERNETES_EXEC_INFO, the ExecCredential a plugin reads its input from. */
 static char *exec_info(const kube_config *cfg)
 {
@@ -718,7 +695,7 @@ static int run_exec(kube_config *cfg, exo_err *err)
                 cfg->who, x->argv[0]);
         goto out;
     }
-    if (exp && parse_rfc3339(exp, &expiry) < 0) {
+    if (exp && !rfc3339_parse(exp, &expiry)) {
         err_set(err, "%s: exec plugin \"%s\": expirationTimestamp \"%s\" is not RFC 3339", cfg->who,
                 x->argv[0], exp);
         goto out;

@@ -19,7 +19,7 @@
 
 #include "api_json.h"
 #include "fuzz_common.h"
-#include "months.h"
+#include "rfc3339.h"
 
 static const json_field user[] = {{"email", JF_STRING, true},
                                   {"name", JF_STRING, false},
