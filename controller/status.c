@@ -79,8 +79,14 @@ static bool backend(ecp_status *s, const status_inputs *in, bool *stuck)
             ready, want);
         return false;
     }
-    if (spec == want && seen >= gen && updated == want && total == want && avail == want &&
-        ready >= want) {
+    /* Scaled to zero with no pod left is Ready whatever generation the
+     * Deployment controller has seen: with no pod there is nothing to roll,
+     * as kstatus reads such a Deployment. Waiting for observedGeneration
+     * here flipped Ready True -> False -> True on every spec change of a
+     * 0-replica backend (2,040 Events per 3,000 reconciles in the soak). */
+    bool none_left = want == 0 && spec == 0 && total == 0 && avail == 0 && ready == 0;
+    if (none_left || (spec == want && seen >= gen && updated == want && total == want &&
+                      avail == want && ready >= want)) {
         if (want == 0)
             set(s, COND_BACKEND, true, "ScaledToZero", "Deployment %s has 0 replicas", name);
         else

@@ -11,6 +11,10 @@ R more reconciles (default 3000; read from its /metrics), sampling its VmRSS
 every R/12 reconciles. Asserts:
   - every resource is reconciled at the end (observedGeneration ==
     generation, N Deployments, N Services);
+  - no Event without a real change of a condition: the resources ask for
+    0 replicas, so spec changes and recreated Deployments change no
+    condition; the Events sent during the churn are at most the number of
+    Deployments the churn deleted (the only real change it makes);
   - memory is flat: the last sample is at most the first one after warm-up
     (the first third of the reconciles) plus MARGIN_KIB;
   - SIGTERM makes it exit 0.
@@ -27,6 +31,7 @@ from controller_harness import (churn, controller_on_sandbox, converged,  # noqa
                                 create_ecps, rss_kib, wait_converged)
 
 NS = "soak"
+EVENTS = 'exo_controller_api_writes_total{kind="event"}'
 # The heap still creeps up after warm-up while glibc's arenas settle, more
 # slowly each time: measured +140..+490 KiB over the last 2000 of 3000
 # reconciles, and over 20000 reconciles +420 KiB up to the 8000th, then flat
@@ -85,9 +90,17 @@ def main():
         took = wait_converged(sb, NS, a.objects)
         print(f"exo-controller soak: {a.objects} ExoControlPlane resources reconciled "
               f"{took:.1f} s after creation; RSS {rss_kib(ctl.pid) / 1024:.1f} MiB")
+        events_before = ctl.metrics()[EVENTS]
         samples, done, secs, rounds, sent = run_soak(sb, ctl, a.objects, a.reconciles,
                                                      max(a.reconciles // 12, 1))
         m = ctl.metrics()
+        events = int(m[EVENTS] - events_before)
+        deleted = sum(1 for r in range(1, rounds + 1) for i in range(a.objects)
+                      if (i + r) % 25 == 12 and (i + r) % 2)
+        print(f"  Events sent during the churn: {events} ({deleted} Deployments deleted, "
+              f"{done} reconciles)")
+        assert events <= deleted, \
+            f"{events} Events for {deleted} real changes: a condition flips without a cause"
         print(f"  {done} reconciles in {secs:.1f} s ({done / secs:.0f}/s), {rounds} rounds, "
               f"{sent} API writes sent by the test; controller errors "
               f"{int(m['exo_controller_reconcile_errors_total'])}, its writes: "

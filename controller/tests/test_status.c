@@ -185,6 +185,49 @@ static void test_scaled_to_zero_is_ready(void **state)
     cJSON_Delete(d);
 }
 
+/* A spec change of a 0-replica backend: the Deployment's generation moves
+ * ahead of its observedGeneration for a moment. No pod exists, so nothing
+ * rolls out: Ready stays True and its lastTransitionTime stays put, so no
+ * Event is sent. */
+static void test_scaled_to_zero_stays_ready_through_a_spec_change(void **state)
+{
+    (void)state;
+    cJSON *before = deployment(4, 4, 0, 0, 0), *during = deployment(5, 4, 0, 0, 0);
+    status_inputs in = {.generation = 7, .replicas = 0, .deployment = before};
+    ecp_status st = {0};
+    cJSON *old = derive(&in, NULL, "t0", &st);
+    in.generation = 8;
+    in.deployment = during;
+    cJSON *j = derive(&in, old, "t1", &st);
+    assert_string_equal(st_of(j, "Ready"), "True");
+    assert_string_equal(st_of(j, "Reconciling"), "False");
+    assert_string_equal(jpath_str(cond_of(j, "Ready"), "lastTransitionTime", ""), "t0");
+    for (int id = 0; id < COND_N; id++)
+        assert_false(status_eventful(&st, old, (cond_id)id));
+    status_free(&st);
+    cJSON_Delete(j);
+    cJSON_Delete(old);
+    cJSON_Delete(before);
+    cJSON_Delete(during);
+}
+
+/* Going from 2 replicas to 0: pods still exist until the Deployment
+ * controller removes them, and that is a real transition. */
+static void test_scaling_down_to_zero_is_reconciling_until_the_pods_are_gone(void **state)
+{
+    (void)state;
+    cJSON *d = deployment(5, 5, 2, 2, 2);
+    cJSON_ReplaceItemInObject(cJSON_GetObjectItem(d, "spec"), "replicas", cJSON_CreateNumber(0));
+    status_inputs in = {.generation = 3, .replicas = 0, .deployment = d};
+    ecp_status st = {0};
+    cJSON *j = derive(&in, NULL, "t0", &st);
+    assert_string_equal(st_of(j, "Ready"), "False");
+    assert_string_equal(st_of(j, "Reconciling"), "True");
+    status_free(&st);
+    cJSON_Delete(j);
+    cJSON_Delete(d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +237,8 @@ int main(void)
         cmocka_unit_test(test_progress_deadline_exceeded_stalls),
         cmocka_unit_test(test_transition_time_moves_only_when_status_changes),
         cmocka_unit_test(test_scaled_to_zero_is_ready),
+        cmocka_unit_test(test_scaled_to_zero_stays_ready_through_a_spec_change),
+        cmocka_unit_test(test_scaling_down_to_zero_is_reconciling_until_the_pods_are_gone),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
