@@ -44,7 +44,12 @@ test: build asan fuzz-build
 
 # From a fresh checkout to a ready control plane on the sandbox cluster; leaves
 # it running (make demo-stop stops it).
-demo: build
+# Installs and builds only what the demo runs (no test tools, no test
+# binaries): the four programs.
+demo:
+	@scripts/install-deps.sh --demo
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS) --target exo-install exo-backend exo-controller exo-cli
 	@scripts/demo.sh $(BUILD)
 
 demo-stop:

@@ -4,11 +4,22 @@
 # quiet when everything is present.
 set -euo pipefail
 
+#
+#   scripts/install-deps.sh          everything `make test` needs
+#   scripts/install-deps.sh --demo   only what `make demo` needs: the build,
+#                                    the sandbox cluster and its process kubelet
+demo=false
+[ "${1:-}" = --demo ] && demo=true
+
+# The build (libcmocka-dev too: CMake configures the tests' targets even when
+# only the binaries are built), and what the demo's cluster runs on.
 debs=(cmake pkg-config gcc make
       libyaml-dev libcjson-dev libpq-dev libssl-dev libcurl4-openssl-dev
-      libmicrohttpd-dev libcmocka-dev valgrind
-      pgbouncer postgresql-client docker-compose iproute2 util-linux
-      shellcheck graphviz clang faketime)
+      libmicrohttpd-dev libcmocka-dev iproute2 util-linux)
+# The tests' tools: checkers, PgBouncer, the Compose and lint tests, fuzzing,
+# the clock moved by faketime.
+$demo || debs+=(valgrind pgbouncer postgresql-client docker-compose
+                shellcheck graphviz clang faketime)
 # Node.js for npm (install-postgres.sh); a Node already on PATH (CI's
 # setup-node, NodeSource) will do.
 command -v npm >/dev/null || debs+=(nodejs npm)
@@ -27,6 +38,19 @@ apt_install() {
 if ((${#missing[@]})); then
   echo "install-deps: installing ${missing[*]}" >&2
   apt_install "${missing[@]}"
+fi
+
+if $demo; then
+  # The process kubelet reads manifests with PyYAML; the bundled database
+  # runs from the pinned PostgreSQL 16 binaries.
+  if ! python3 -c 'import yaml' 2>/dev/null; then
+    echo "install-deps: installing PyYAML" >&2
+    python3 -m pip install -q --root-user-action=ignore pyyaml || apt_install python3-yaml
+  fi
+  command -v go >/dev/null || {
+    echo "install-deps: Go (1.24 or newer) is needed for the sandbox cluster" >&2; exit 1; }
+  "$(dirname "$0")/install-postgres.sh" >/dev/null
+  exit 0
 fi
 
 # libFuzzer (make fuzz) comes with the compiler-rt package of the default
