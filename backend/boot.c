@@ -90,9 +90,9 @@ static int steps(PGconn *c, const backend_config *cfg, time_t now, keyring **rin
         return err_prefix(err, "step 5, keyring");
 
     int longest;
-    if (retention_longest_days(c, cfg->retention_days, &longest, err) < 0)
+    if (retention_longest_days(c, NULL, cfg->retention_days, &longest, err) < 0)
         return err_prefix(err, "step 6, partitions");
-    partition_opts po = {now, cfg->premake_months, longest, false};
+    partition_opts po = {now, cfg->premake_months, longest, false, NULL};
     partition_report pr = {0};
     if (partitions_ensure(c, &po, &pr, err) < 0)
         return err_prefix(err, "step 6, partitions");

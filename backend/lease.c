@@ -30,6 +30,25 @@ int lease_acquire(PGconn *c, const char *name, const char *holder, int ttl_secon
     return 0;
 }
 
+int lease_renew(PGconn *c, const char *name, const char *holder, int ttl_seconds, bool *held,
+                exo_err *err)
+{
+    char ttl[32];
+    snprintf(ttl, sizeof ttl, "%d seconds", ttl_seconds);
+    const char *p[] = {name, holder, ttl, NULL};
+    /* Ours even when it has expired, as long as nobody took it meanwhile:
+     * then nobody else did the guarded work either. */
+    PGresult *res = db_query(c, "renewing a lease",
+                             "UPDATE exo_leases SET expires_at = now() + $3::interval "
+                             "WHERE name = $1 AND holder = $2 RETURNING 1",
+                             p, err);
+    if (!res)
+        return -1;
+    *held = PQntuples(res) == 1;
+    PQclear(res);
+    return 0;
+}
+
 int lease_release(PGconn *c, const char *name, const char *holder, exo_err *err)
 {
     const char *p[] = {name, holder, NULL};

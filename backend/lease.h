@@ -18,6 +18,12 @@
 int lease_acquire(PGconn *c, const char *name, const char *holder, int ttl_seconds, bool *got,
                   exo_err *err);
 
+/* Extends holder's lease by ttl_seconds from now. *held is false when
+ * another holder has taken it (after it expired unrenewed) or it is gone:
+ * the caller has lost it and must stop what the lease guards. */
+int lease_renew(PGconn *c, const char *name, const char *holder, int ttl_seconds, bool *held,
+                exo_err *err);
+
 /* Gives the lease up if holder has it. */
 int lease_release(PGconn *c, const char *name, const char *holder, exo_err *err);
 

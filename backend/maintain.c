@@ -6,18 +6,40 @@
 #include "db.h"
 #include "lease.h"
 #include "partitions.h"
+#include "pass.h"
 #include "retention.h"
 
 #define LEASE_NAME "maintenance"
-/* Long enough for a pass over years of partitions; a holder that dies
- * frees it after this. */
+/* A holder that dies frees the lease after this. The pass renews it
+ * between units of work (pass.h), so it only needs to outlast the longest
+ * single statement: a month moved out of a big DEFAULT partition. */
 #define LEASE_SECONDS 900
 #define DELETE_BATCH 5000
 /* The longest any statement of a pass waits for a lock (the partition
- * changes wait less and retry, see partitions.c). Without it a table held
+ * changes wait less and retry, see partitions.c), set per statement (see
+ * pass.h for why never per session). Without it a table held
  * in ACCESS EXCLUSIVE (a migration, a manual LOCK) held the pass, and with
  * it the backend's shutdown on SIGTERM, for as long as the holder liked. */
 #define PASS_LOCK_TIMEOUT "10s"
+
+/* The pass's pass.h renew hook: its lease, by name and holder. */
+typedef struct {
+    PGconn *c;
+    const char *holder;
+} lease_keeper;
+
+static int renew_lease(void *arg, exo_err *err)
+{
+    lease_keeper *k = arg;
+    bool held;
+    if (lease_renew(k->c, LEASE_NAME, k->holder, LEASE_SECONDS, &held, err) < 0)
+        return -1;
+    if (!held)
+        return err_set(err, "the maintenance lease was taken by another replica during the pass "
+                            "(this one held it past its %d s unrenewed); stopping the pass",
+                       LEASE_SECONDS);
+    return 0;
+}
 
 int maintain_pass(PGconn *c, const backend_config *cfg, time_t now, maintain_report *r,
                   exo_err *err)
@@ -35,17 +57,18 @@ int maintain_pass(PGconn *c, const backend_config *cfg, time_t now, maintain_rep
         rc = 0;
         goto out;
     }
+    lease_keeper keeper = {c, holder};
+    const pass ps = {PASS_LOCK_TIMEOUT, renew_lease, &keeper};
     int longest;
     partition_report pr = {0};
-    if (db_exec(c, "setting lock_timeout", "SET lock_timeout = '" PASS_LOCK_TIMEOUT "'", NULL,
-                err) < 0 ||
-        retention_longest_days(c, cfg->retention_days, &longest, err) < 0)
+    if (retention_longest_days(c, &ps, cfg->retention_days, &longest, err) < 0)
         goto release;
-    partition_opts po = {now, cfg->premake_months, longest, true};
-    if (partitions_ensure(c, &po, &pr, err) < 0 || partitions_drop_expired(c, &po, &pr, err) < 0 ||
-        retention_delete_expired(c, now, cfg->retention_days, DELETE_BATCH, &r->deleted_rows,
-                                 err) < 0 ||
-        retention_expire_sessions(c, now, cfg->retention_days, cfg->cast_dir,
+    partition_opts po = {now, cfg->premake_months, longest, true, &ps};
+    if (partitions_ensure(c, &po, &pr, err) < 0 || pass_keep(&ps, err) < 0 ||
+        partitions_drop_expired(c, &po, &pr, err) < 0 || pass_keep(&ps, err) < 0 ||
+        retention_delete_expired(c, &ps, now, cfg->retention_days, DELETE_BATCH,
+                                 &r->deleted_rows, err) < 0 ||
+        retention_expire_sessions(c, &ps, now, cfg->retention_days, cfg->cast_dir,
                                   &r->sessions_expired, err) < 0)
         goto release;
     r->created = pr.created;
@@ -55,9 +78,6 @@ int maintain_pass(PGconn *c, const backend_config *cfg, time_t now, maintain_rep
     rc = 0;
 release:;
     exo_err ignore = EXO_ERR_INIT;
-    /* The connection goes back to the pool (a failed pass's is closed). */
-    if (rc == 0 && db_exec(c, "resetting lock_timeout", "RESET lock_timeout", NULL, err) < 0)
-        rc = -1;
     if (lease_release(c, LEASE_NAME, holder, rc == 0 ? err : &ignore) < 0)
         rc = -1;
     err_clear(&ignore);

@@ -28,10 +28,11 @@ static bool has_month(const month_set *s, month_t m)
     return false;
 }
 
-static int existing_months(PGconn *c, const char *parent, month_set *out, exo_err *err)
+static int existing_months(PGconn *c, const partition_opts *o, const char *parent, month_set *out,
+                           exo_err *err)
 {
     const char *p[] = {parent, NULL};
-    PGresult *res = db_query(c, "listing partitions",
+    PGresult *res = pass_query(o->pass, c, "listing partitions",
                              "SELECT k.relname FROM pg_inherits i JOIN pg_class k ON k.oid = "
                              "i.inhrelid JOIN pg_class pc ON pc.oid = i.inhparent JOIN "
                              "pg_namespace n ON n.oid = pc.relnamespace WHERE n.nspname = "
@@ -62,7 +63,9 @@ static int in_short_txn(PGconn *c, const partition_opts *o, txn_fn fn, const cha
     if (!o->own_transactions)
         return fn(c, parent, m, r, err);
     for (int attempt = 1;; attempt++) {
-        if (db_exec(c, "BEGIN", "BEGIN", NULL, err) < 0 ||
+        /* A month moved out of a big DEFAULT partition, or a lock retried
+         * ten times, takes a while: the pass's lease is renewed first. */
+        if (pass_keep(o->pass, err) < 0 || db_exec(c, "BEGIN", "BEGIN", NULL, err) < 0 ||
             db_exec(c, "setting lock_timeout", "SET LOCAL lock_timeout = '" LOCK_TIMEOUT "'", NULL,
                     err) < 0)
             return -1;
@@ -163,7 +166,8 @@ static int create_default(PGconn *c, const char *parent, month_t m, partition_re
 }
 
 /* Months of rows waiting in DEFAULT, as month_t, oldest first. */
-static int default_months(PGconn *c, const char *parent, month_set *out, exo_err *err)
+static int default_months(PGconn *c, const partition_opts *o, const char *parent, month_set *out,
+                          exo_err *err)
 {
     buf sql = BUF_INIT, name = BUF_INIT;
     buf_printf(&name, "%s_default", parent);
@@ -172,7 +176,7 @@ static int default_months(PGconn *c, const char *parent, month_set *out, exo_err
                "SELECT DISTINCT (extract(year FROM created_at AT TIME ZONE 'UTC') * 12 + "
                "extract(month FROM created_at AT TIME ZONE 'UTC') - 1)::int FROM %s ORDER BY 1",
                t);
-    PGresult *res = db_query(c, "reading the default partition", sql.ptr, NULL, err);
+    PGresult *res = pass_query(o->pass, c, "reading the default partition", sql.ptr, NULL, err);
     free(t);
     buf_free(&sql), buf_free(&name);
     if (!res)
@@ -200,7 +204,7 @@ static int ensure_parent(PGconn *c, const char *parent, const partition_opts *o,
         buf name = BUF_INIT;
         buf_printf(&name, "%s_default", parent);
         const char *p[] = {name.ptr, NULL};
-        PGresult *res = db_query(c, "reading the catalog",
+        PGresult *res = pass_query(o->pass, c, "reading the catalog",
                                  "SELECT 1 FROM pg_class c JOIN pg_namespace n ON n.oid = "
                                  "c.relnamespace WHERE n.nspname = current_schema() AND "
                                  "c.relname = $1",
@@ -213,7 +217,8 @@ static int ensure_parent(PGconn *c, const char *parent, const partition_opts *o,
     }
     if (!has_default && in_short_txn(c, o, create_default, parent, 0, r, err) < 0)
         return -1;
-    if (existing_months(c, parent, &have, err) < 0 || default_months(c, parent, &waiting, err) < 0)
+    if (existing_months(c, o, parent, &have, err) < 0 ||
+        default_months(c, o, parent, &waiting, err) < 0)
         goto out;
     month_t first = month_of(o->now), last = first + o->premake_months;
     for (month_t m = first; m <= last; m++)
@@ -267,7 +272,7 @@ int partitions_drop_expired(PGconn *c, const partition_opts *o, partition_report
 {
     for (const char *const *t = schema_partitioned_tables; *t; t++) {
         month_set have = {0};
-        if (existing_months(c, *t, &have, err) < 0)
+        if (existing_months(c, o, *t, &have, err) < 0)
             return -1;
         int rc = 0;
         for (size_t i = 0; i < have.n && rc == 0; i++)

@@ -11,12 +11,14 @@
 #include <libpq-fe.h>
 
 #include "err.h"
+#include "pass.h"
 
 typedef struct {
     time_t now;
     int premake_months;    /* months created ahead of now's month */
     int retention_days;    /* the longest retention of any deployment (and the default) */
     bool own_transactions; /* false: run inside the caller's transaction (boot) */
+    const pass *pass;      /* a maintenance pass's rules (pass.h); NULL at boot */
 } partition_opts;
 
 typedef struct {

@@ -9,12 +9,12 @@
 #include "rfc3339.h"
 #include "schema.h"
 
-int retention_longest_days(PGconn *c, int default_days, int *out, exo_err *err)
+int retention_longest_days(PGconn *c, const pass *ps, int default_days, int *out, exo_err *err)
 {
     char d[16];
     snprintf(d, sizeof d, "%d", default_days);
     const char *p[] = {d, NULL};
-    PGresult *res = db_query(c, "reading deployments' retention",
+    PGresult *res = pass_query(ps, c, "reading deployments' retention",
                              "SELECT greatest($1::int, coalesce(max(retention_days), 0)) "
                              "FROM deployments",
                              p, err);
@@ -25,8 +25,8 @@ int retention_longest_days(PGconn *c, int default_days, int *out, exo_err *err)
     return 0;
 }
 
-int retention_delete_expired(PGconn *c, time_t now, int default_days, int batch, long *deleted,
-                             exo_err *err)
+int retention_delete_expired(PGconn *c, const pass *ps, time_t now, int default_days, int batch,
+                             long *deleted, exo_err *err)
 {
     char when[32], d[16], n[16];
     rfc3339_format(now, when);
@@ -49,7 +49,9 @@ int retention_delete_expired(PGconn *c, time_t now, int default_days, int batch,
         long got;
         int rc = 0;
         do {
-            PGresult *res = db_query(c, "deleting expired events", sql.ptr, p, err);
+            PGresult *res = NULL;
+            if (pass_keep(ps, err) == 0)
+                res = pass_query(ps, c, "deleting expired events", sql.ptr, p, err);
             if (!res) {
                 rc = err_prefix(err, "%s", *t);
                 break;
@@ -66,15 +68,17 @@ int retention_delete_expired(PGconn *c, time_t now, int default_days, int batch,
     return 0;
 }
 
-int retention_expire_sessions(PGconn *c, time_t now, int default_days, const char *cast_dir,
-                              long *expired, exo_err *err)
+int retention_expire_sessions(PGconn *c, const pass *ps, time_t now, int default_days,
+                              const char *cast_dir, long *expired, exo_err *err)
 {
     char when[32], d[16];
     rfc3339_format(now, when);
     snprintf(d, sizeof d, "%d", default_days);
     const char *p[] = {when, d, NULL};
     for (;;) {
-        PGresult *res = db_query(c, "finding expired sessions",
+        if (pass_keep(ps, err) < 0)
+            return -1;
+        PGresult *res = pass_query(ps, c, "finding expired sessions",
                                  "SELECT s.id FROM sessions s JOIN deployments d ON d.id = "
                                  "s.deployment_id WHERE coalesce(s.ended_at, s.started_at) < "
                                  "$1::timestamptz - make_interval(days => coalesce("
@@ -97,7 +101,7 @@ int retention_expire_sessions(PGconn *c, time_t now, int default_days, const cha
         PQclear(res);
         const char *q[] = {ids.ptr, NULL};
         if (rc == 0 && n > 0)
-            rc = db_exec(c, "deleting expired sessions",
+            rc = pass_exec(ps, c, "deleting expired sessions",
                          "DELETE FROM sessions WHERE id = ANY($1::bigint[])", q, err);
         buf_free(&ids);
         if (rc < 0)

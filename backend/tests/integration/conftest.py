@@ -175,3 +175,9 @@ def db(pg):
 def new_db(pg):
     """A factory for more databases on the same server."""
     return lambda: Db(pg, pg.createdb("t_" + uuid.uuid4().hex[:12]))
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "lock_timeout: relies on PostgreSQL's lock_timeout firing (it never does "
+        "under libfaketime, so backend_any_date leaves these out)")

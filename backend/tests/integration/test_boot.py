@@ -8,6 +8,7 @@ import re
 import shutil
 import signal
 import subprocess
+import threading
 import time
 
 import psycopg
@@ -161,6 +162,47 @@ def test_eight_concurrent_boots_through_pgbouncer_transaction_mode(db, new_db, p
     procs = [subprocess.Popen([BIN, "maintain"], env=env, stdout=subprocess.PIPE, text=True)
              for _ in range(4)]
     assert all(p.wait(timeout=120) == 0 for p in procs)
+
+
+def test_no_client_inherits_a_passs_lock_timeout_through_pgbouncer(db, pgbouncer):
+    """A maintenance pass bounds each statement's lock wait with SET LOCAL
+    inside a transaction of its own: behind PgBouncer in transaction mode a
+    session SET stays on the server connection for whichever client gets
+    it next. Another client, watching while passes run, sees only the
+    server's default; so does every server connection afterwards."""
+    dsn = db.server.dsn(db.name, port=pgbouncer)
+    db.run("migrate", "--now", "2026-11-20T00:00:00Z")
+    seen, samples, stop = set(), [], threading.Event()
+
+    def watch():
+        # No prepared statements: PgBouncer in transaction mode has none.
+        with psycopg.connect(dsn, autocommit=True, prepare_threshold=None) as c:
+            while not stop.is_set():
+                seen.add(c.execute("SHOW lock_timeout").fetchone()[0])
+                samples.append(1)
+
+    t = threading.Thread(target=watch)
+    t.start()
+    try:
+        for month in range(1, 13):  # each pass makes a month and drops one
+            procs = [subprocess.Popen([BIN, "maintain", "--now", f"2027-{month:02d}-15T00:00:00Z"],
+                                      env=db.env(EXO_DATABASE_DSN=dsn, EXO_RETENTION_DAYS="60"),
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                     for _ in range(3)]
+            for p in procs:
+                assert p.wait(timeout=120) == 0, p.stderr.read()
+    finally:
+        stop.set()
+        t.join()
+    assert seen == {"0"} and samples, (seen, len(samples))
+    # Four clients in open transactions hold the pool's four server
+    # connections at once.
+    conns = [psycopg.connect(dsn, prepare_threshold=None) for _ in range(4)]
+    try:
+        assert [c.execute("SHOW lock_timeout").fetchone()[0] for c in conns] == ["0"] * 4
+    finally:
+        for c in conns:
+            c.close()
 
 
 # SIGKILL runs: EXO_KILL_RUNS boots from an empty database, a twelfth as many

@@ -3,10 +3,15 @@ rows of deployments with a shorter retention deleted, and no insert ever
 failing or vanishing for want of its month."""
 import contextlib
 import json
+import subprocess
 import threading
 import time
 
 from datetime import datetime, timezone
+
+import pytest
+
+from conftest import BIN
 
 
 # Every test here migrates and maintains as of a fixed instant, never the
@@ -156,6 +161,7 @@ def lock_held(db, sql, at_most):
         t.join()
 
 
+@pytest.mark.lock_timeout
 def test_a_busy_table_is_retried_not_waited_on(db):
     """Creating a month waits at most lock_timeout (2 s) for the parent's
     lock, then retries: a long reader delays the new month, and is never
@@ -167,6 +173,7 @@ def test_a_busy_table_is_retried_not_waited_on(db):
     assert "session_events_p2027_09" in parts(db)
 
 
+@pytest.mark.lock_timeout
 def test_a_pass_waits_for_no_lock_for_ever(db):
     """A table held in ACCESS EXCLUSIVE (a migration, a manual LOCK) fails
     the pass after the pass's lock_timeout (10 s) with a message saying so,
@@ -178,6 +185,74 @@ def test_a_pass_waits_for_no_lock_for_ever(db):
         assert held()  # the pass ended while the lock was still held
     assert p.returncode == 1, p.stderr
     assert "lock timeout" in p.stderr, p.stderr
+
+
+def wait_for(what, check, seconds=20):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if check():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"not {what} after {seconds} s")
+
+
+def execute(db, sql):
+    with db.connect() as c:
+        c.execute(sql)
+
+
+def lease_row(db):
+    rows = db.query("SELECT holder, expires_at > now() FROM exo_leases WHERE name = 'maintenance'")
+    return rows[0] if rows else None
+
+
+@contextlib.contextmanager
+def slow_pass(db):
+    """A pass made slow on purpose: the parent of the month it makes first
+    is held in SHARE mode, so it retries for as long as the body runs (up
+    to ten 2 s lock timeouts); yields the running exo-backend maintain."""
+    with lock_held(db, "LOCK TABLE session_events IN SHARE MODE", 20):
+        p = subprocess.Popen([BIN, "maintain", "--now", "2027-09-10T00:00:00Z"],
+                             env=db.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)
+        wait_for("holding the lease", lambda: lease_row(db) is not None)
+        yield p
+    # The lock is gone: the pass finishes, or has stopped.
+    p.out, p.errs = p.communicate(timeout=60)
+
+
+@pytest.mark.lock_timeout
+def test_a_pass_longer_than_its_lease_renews_it(db):
+    """A pass that outlives its lease's term (made here by expiring the
+    lease under it) renews it between units of work, so that a second
+    replica skips instead of running a pass of its own alongside."""
+    migrate(db)
+    with slow_pass(db) as p:
+        execute(db, "UPDATE exo_leases SET expires_at = now() - interval '1 second'")
+        wait_for("renewed", lambda: lease_row(db)[1])
+        second = json.loads(db.run("maintain", "--now", "2027-09-10T00:00:00Z").stdout)
+        assert second["skipped"] is True
+        assert p.poll() is None
+    assert p.returncode == 0, p.errs
+    out = json.loads(p.out)
+    assert out["lock_retries"] >= 1 and out["partitions_created"] > 0
+    assert lease_row(db) is None
+
+
+@pytest.mark.lock_timeout
+def test_a_pass_whose_lease_was_taken_stops(db):
+    """When another replica took the lease (this one held it unrenewed past
+    its term), the pass stops at its next renewal with one line saying so,
+    and leaves the other replica's lease alone."""
+    migrate(db)
+    with slow_pass(db) as p:
+        execute(db, "UPDATE exo_leases SET holder = 'another-replica', "
+                "expires_at = now() + interval '5 minutes'")
+        wait_for("stopped", lambda: p.poll() is not None)
+    assert p.returncode == 1
+    assert "taken by another replica" in p.errs, p.errs
+    assert lease_row(db) == ("another-replica", True)
+    assert "session_events_p2027_09" not in parts(db)
 
 
 def test_inserts_into_a_month_being_made_never_fail(db):
