@@ -1,47 +1,23 @@
+/* The API's front door: a request's state across libmicrohttpd's calls,
+ * bounded bodies, recordings streamed to and from disk, the bearer token
+ * checked, then the route table (api_routes.h) asked which handler runs. */
 #include "api.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/evp.h>
-
 #include "api_call.h"
 #include "api_json.h"
-#include "casts.h"
+#include "api_routes.h"
 #include "buf.h"
+#include "casts.h"
 #include "db.h"
 #include "log.h"
 #include "metrics.h"
 #include "xalloc.h"
-
-typedef int (*route_fn)(api_call *c);
-
-static const struct route {
-    const char *method;
-    const char *pattern; /* "*" matches one segment */
-    route_fn fn;
-    bool admin;
-} routes[] = {
-    {"GET", "users", route_list_users, true},
-    {"POST", "users", route_create_user, true},
-    {"POST", "users/*/tokens", route_create_token, false},
-    {"GET", "deployments", route_list_deployments, false},
-    {"POST", "deployments", route_create_deployment, false},
-    {"GET", "deployments/*", route_get_deployment, false},
-    {"PUT", "deployments/*/retention", route_set_retention, false},
-    {"GET", "deployments/*/runtime-statuses", route_list_statuses, false},
-    {"PUT", "deployments/*/runtime-statuses/*", route_put_status, false},
-    {"POST", "sessions", route_create_session, false},
-    {"GET", "sessions/*", route_get_session, false},
-    {"POST", "sessions/*/events", route_add_session_events, false},
-    {"GET", "sessions/*/events", route_list_session_events, false},
-    {"POST", "audit-events", route_add_audit_events, false},
-    {"GET", "audit-events", route_list_audit_events, true},
-};
 
 /* One request's state across MHD's calls. */
 typedef struct {
@@ -70,16 +46,6 @@ void api_free(api *a)
     free(a);
 }
 
-void api_token_hash_hex(const char *token, char out[65])
-{
-    unsigned char md[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    EVP_Digest(token, strlen(token), md, &n, EVP_sha256(), NULL);
-    for (unsigned i = 0; i < n && i < 32; i++)
-        snprintf(out + 2 * i, 3, "%02x", md[i]);
-    out[64] = '\0';
-}
-
 int api_bootstrap(PGconn *c, const char *token, exo_err *err)
 {
     if (strlen(token) < 32)
@@ -94,73 +60,6 @@ int api_bootstrap(PGconn *c, const char *token, exo_err *err)
                    "'admin' RETURNING id) INSERT INTO tokens (user_id, name, token_hash) SELECT "
                    "id, 'bootstrap', decode($1, 'hex') FROM u ON CONFLICT (token_hash) DO NOTHING",
                    p, err);
-}
-
-int api_fail(api_call *c, int status, const char *code, const char *fmt, ...)
-{
-    buf msg = BUF_INIT;
-    va_list ap;
-    va_start(ap, fmt);
-    buf_vprintf(&msg, fmt, ap);
-    va_end(ap);
-    cJSON *o = cJSON_CreateObject();
-    cJSON *e = cJSON_AddObjectToObject(o, "error");
-    cJSON_AddStringToObject(e, "code", code);
-    cJSON_AddStringToObject(e, "message", msg.ptr);
-    buf_free(&msg);
-    return api_ok(c, status, o);
-}
-
-int api_ok(api_call *c, int status, cJSON *out)
-{
-    cJSON_Delete(c->out);
-    c->status = status;
-    c->out = out;
-    return 0;
-}
-
-int api_db_fail(api_call *c, const exo_err *e)
-{
-    if (db_err_is(e, SQLSTATE_UNIQUE_VIOLATION))
-        return api_fail(c, 409, "conflict", "%s", err_msg(e));
-    if (db_err_is(e, "23503"))
-        return api_fail(c, 422, "unknown_reference", "%s", err_msg(e));
-    if (db_err_is(e, "22P02") || db_err_is(e, "23514") || db_err_is(e, "22023"))
-        return api_fail(c, 400, "invalid", "%s", err_msg(e));
-    if (PQstatus(c->db) != CONNECTION_OK) {
-        c->db_broken = true;
-        return api_fail(c, 503, "database_unavailable", "the database connection was lost");
-    }
-    log_msg(LOG_ERROR, "api query failed", "error", err_msg(e), NULL);
-    return api_fail(c, 500, "internal", "%s", err_msg(e));
-}
-
-bool api_id(const char *seg, int64_t *out)
-{
-    if (!seg || !*seg || strlen(seg) > 18 || strspn(seg, "0123456789") != strlen(seg))
-        return false;
-    long long v = strtoll(seg, NULL, 10);
-    if (v <= 0)
-        return false;
-    *out = v;
-    return true;
-}
-
-cJSON *api_query_json(api_call *c, const char *sql, const char *const *params)
-{
-    exo_err e = EXO_ERR_INIT;
-    PGresult *r = db_query(c->db, "query", sql, params, &e);
-    cJSON *out = NULL;
-    if (!r) {
-        api_db_fail(c, &e);
-    } else if (PQntuples(r) != 1 || PQgetisnull(r, 0, 0)) {
-        api_fail(c, 404, "not_found", "not found");
-    } else if (!(out = cJSON_Parse(PQgetvalue(r, 0, 0)))) {
-        api_fail(c, 500, "internal", "the database returned JSON cJSON cannot read");
-    }
-    PQclear(r);
-    err_clear(&e);
-    return out;
 }
 
 static enum MHD_Result send_json(struct MHD_Connection *conn, int status, const cJSON *out,
@@ -240,36 +139,11 @@ static int connect_and_authenticate(api_call *c, struct MHD_Connection *conn)
     }
 }
 
-static bool matches(const char *pattern, const api_call *c)
-{
-    char copy[128];
-    snprintf(copy, sizeof copy, "%s", pattern);
-    char *save = NULL;
-    int i = 0;
-    for (char *p = strtok_r(copy, "/", &save); p; p = strtok_r(NULL, "/", &save), i++)
-        if (i >= c->nseg || (strcmp(p, "*") != 0 && strcmp(p, c->seg[i]) != 0))
-            return false;
-    return i == c->nseg;
-}
-
 static void dispatch(api_call *c, struct MHD_Connection *conn)
 {
-    const struct route *route = NULL;
-    bool path_known = false;
-    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
-        if (!matches(routes[i].pattern, c))
-            continue;
-        path_known = true;
-        if (strcmp(routes[i].method, c->method) == 0)
-            route = &routes[i];
-    }
-    if (!route) {
-        if (path_known)
-            api_fail(c, 405, "method_not_allowed", "%s is not allowed here", c->method);
-        else
-            api_fail(c, 404, "not_found", "no such API path");
+    const api_route *route = api_routes_match(c);
+    if (!route)
         return;
-    }
     if (connect_and_authenticate(c, conn) == 0) {
         if (route->admin && !c->admin)
             api_fail(c, 403, "forbidden", "this needs an admin token");

@@ -43,8 +43,4 @@ enum MHD_Result api_handle(api *a, struct MHD_Connection *conn, const char *meth
  * went away: a half-received recording is removed). */
 void api_request_done(void *state);
 
-/* The SHA-256 of a token as 64 hex digits (what tokens.token_hash holds,
- * decoded). out must hold 65 bytes. */
-void api_token_hash_hex(const char *token, char out[65]);
-
 #endif

@@ -1,5 +1,7 @@
-/* What an API route handler sees and fills: shared by api.c (dispatch,
- * authentication, bodies, replies) and the api_*.c route files. */
+/* What an API route handler sees and fills, and the helpers it fills it
+ * with (api_call.c). The calls run one way: http.c → api.c (requests,
+ * authentication, dispatch) → api_routes.c (the route table and its
+ * handlers) → api_call.c (these helpers); api.c calls the helpers too. */
 #ifndef EXO_API_CALL_H
 #define EXO_API_CALL_H
 
@@ -52,21 +54,8 @@ bool api_id(const char *seg, int64_t *out);
  * NULL (and the reply set) on failure. */
 cJSON *api_query_json(api_call *c, const char *sql, const char *const *params);
 
-/* Route handlers, in api_routes.c. */
-int route_list_users(api_call *c);
-int route_create_user(api_call *c);
-int route_create_token(api_call *c);
-int route_list_deployments(api_call *c);
-int route_create_deployment(api_call *c);
-int route_get_deployment(api_call *c);
-int route_set_retention(api_call *c);
-int route_list_statuses(api_call *c);
-int route_put_status(api_call *c);
-int route_create_session(api_call *c);
-int route_get_session(api_call *c);
-int route_add_session_events(api_call *c);
-int route_list_session_events(api_call *c);
-int route_add_audit_events(api_call *c);
-int route_list_audit_events(api_call *c);
+/* The SHA-256 of a token as 64 hex digits (what tokens.token_hash holds,
+ * decoded). out must hold 65 bytes. */
+void api_token_hash_hex(const char *token, char out[65]);
 
 #endif

@@ -1,10 +1,12 @@
-/* The API's routes: each checks its body strictly, then runs one statement
- * (or one transaction), so that a refused request writes nothing. */
+/* The API's routes and their table: each checks its body strictly, then
+ * runs one statement (or one transaction), so that a refused request
+ * writes nothing. */
+#include "api_routes.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "api_call.h"
 #include "api_json.h"
 #include "buf.h"
 #include "crypto.h"
@@ -49,7 +51,7 @@ static int ok_list(api_call *c, const char *name, const char *sql, const char *c
     return api_ok(c, 200, o);
 }
 
-int route_list_users(api_call *c)
+static int route_list_users(api_call *c)
 {
     return ok_list(c, "users",
                    "SELECT coalesce(json_agg(u ORDER BY u.id), '[]') FROM (SELECT id, email, name, "
@@ -57,7 +59,7 @@ int route_list_users(api_call *c)
                    NULL);
 }
 
-int route_create_user(api_call *c)
+static int route_create_user(api_call *c)
 {
     static const json_field f[] = {{"email", JF_STRING, true},
                                    {"name", JF_STRING, false},
@@ -91,7 +93,7 @@ int route_create_user(api_call *c)
     return 0;
 }
 
-int route_create_token(api_call *c)
+static int route_create_token(api_call *c)
 {
     static const json_field f[] = {{"name", JF_STRING, false},
                                    {"expires_in_days", JF_INT_OR_NULL, false},
@@ -140,7 +142,7 @@ int route_create_token(api_call *c)
     return 0;
 }
 
-int route_list_deployments(api_call *c)
+static int route_list_deployments(api_call *c)
 {
     return ok_list(c, "deployments",
                    "SELECT coalesce(json_agg(d ORDER BY d.id), '[]') FROM (SELECT " DEPLOYMENT_COLUMNS
@@ -162,7 +164,7 @@ static int one_deployment(api_call *c, int status, int64_t id)
     return o ? api_ok(c, status, o) : 0;
 }
 
-int route_create_deployment(api_call *c)
+static int route_create_deployment(api_call *c)
 {
     static const json_field f[] = {{"name", JF_STRING, true},
                                    {"retention_days", JF_INT_OR_NULL, false},
@@ -194,7 +196,7 @@ int route_create_deployment(api_call *c)
     return id ? one_deployment(c, 201, id) : 0;
 }
 
-int route_get_deployment(api_call *c)
+static int route_get_deployment(api_call *c)
 {
     int64_t id;
     if (!api_id(c->seg[1], &id))
@@ -202,7 +204,7 @@ int route_get_deployment(api_call *c)
     return one_deployment(c, 200, id);
 }
 
-int route_set_retention(api_call *c)
+static int route_set_retention(api_call *c)
 {
     static const json_field f[] = {{"days", JF_INT_OR_NULL, true}, {0}};
     int64_t id;
@@ -235,7 +237,7 @@ int route_set_retention(api_call *c)
 
 /* Runtime statuses: tool_status is stored encrypted under the keyring, bound
  * to its row and column; the previous value moves to last_tool_status. */
-int route_put_status(api_call *c)
+static int route_put_status(api_call *c)
 {
     static const json_field f[] = {{"tool_status", JF_JSON, true}, {0}};
     int64_t dep;
@@ -307,7 +309,7 @@ out:
     return 0;
 }
 
-int route_list_statuses(api_call *c)
+static int route_list_statuses(api_call *c)
 {
     int64_t dep;
     if (!api_id(c->seg[1], &dep))
@@ -353,7 +355,7 @@ int route_list_statuses(api_call *c)
     return api_ok(c, 200, o);
 }
 
-int route_create_session(api_call *c)
+static int route_create_session(api_call *c)
 {
     static const json_field f[] = {{"deployment_id", JF_INT, true}, {0}};
     if (!body_ok(c, f))
@@ -380,7 +382,7 @@ int route_create_session(api_call *c)
     return 0;
 }
 
-int route_get_session(api_call *c)
+static int route_get_session(api_call *c)
 {
     int64_t id;
     if (!api_id(c->seg[1], &id))
@@ -450,7 +452,7 @@ static int insert_batch(api_call *c, const char *what, const char *sql, const cJ
     return 0;
 }
 
-int route_add_session_events(api_call *c)
+static int route_add_session_events(api_call *c)
 {
     static const json_field f[] = {{"time", JF_TIME, false},
                                    {"kind", JF_STRING, true},
@@ -470,7 +472,7 @@ int route_add_session_events(api_call *c)
                         events, c->seg[1], "session");
 }
 
-int route_list_session_events(api_call *c)
+static int route_list_session_events(api_call *c)
 {
     int64_t id;
     if (!api_id(c->seg[1], &id))
@@ -483,7 +485,7 @@ int route_list_session_events(api_call *c)
                    p);
 }
 
-int route_add_audit_events(api_call *c)
+static int route_add_audit_events(api_call *c)
 {
     static const json_field f[] = {{"time", JF_TIME, false},
                                    {"action", JF_STRING, true},
@@ -503,11 +505,59 @@ int route_add_audit_events(api_call *c)
                         events, u, "audit");
 }
 
-int route_list_audit_events(api_call *c)
+static int route_list_audit_events(api_call *c)
 {
     return ok_list(c, "events",
                    "SELECT coalesce(json_agg(e ORDER BY e.time DESC), '[]') FROM (SELECT id, "
                    "deployment_id, user_id, " API_UTC("created_at") " AS time, action, detail "
                    "FROM audit_events ORDER BY created_at DESC LIMIT 1000) e",
                    NULL);
+}
+
+static const api_route routes[] = {
+    {"GET", "users", route_list_users, true},
+    {"POST", "users", route_create_user, true},
+    {"POST", "users/*/tokens", route_create_token, false},
+    {"GET", "deployments", route_list_deployments, false},
+    {"POST", "deployments", route_create_deployment, false},
+    {"GET", "deployments/*", route_get_deployment, false},
+    {"PUT", "deployments/*/retention", route_set_retention, false},
+    {"GET", "deployments/*/runtime-statuses", route_list_statuses, false},
+    {"PUT", "deployments/*/runtime-statuses/*", route_put_status, false},
+    {"POST", "sessions", route_create_session, false},
+    {"GET", "sessions/*", route_get_session, false},
+    {"POST", "sessions/*/events", route_add_session_events, false},
+    {"GET", "sessions/*/events", route_list_session_events, false},
+    {"POST", "audit-events", route_add_audit_events, false},
+    {"GET", "audit-events", route_list_audit_events, true},
+};
+
+static bool matches(const char *pattern, const api_call *c)
+{
+    char copy[128];
+    snprintf(copy, sizeof copy, "%s", pattern);
+    char *save = NULL;
+    int i = 0;
+    for (char *p = strtok_r(copy, "/", &save); p; p = strtok_r(NULL, "/", &save), i++)
+        if (i >= c->nseg || (strcmp(p, "*") != 0 && strcmp(p, c->seg[i]) != 0))
+            return false;
+    return i == c->nseg;
+}
+
+const api_route *api_routes_match(api_call *c)
+{
+    const api_route *route = NULL;
+    bool path_known = false;
+    for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+        if (!matches(routes[i].pattern, c))
+            continue;
+        path_known = true;
+        if (strcmp(routes[i].method, c->method) == 0)
+            route = &routes[i];
+    }
+    if (!route && path_known)
+        api_fail(c, 405, "method_not_allowed", "%s is not allowed here", c->method);
+    else if (!route)
+        api_fail(c, 404, "not_found", "no such API path");
+    return route;
 }

@@ -60,6 +60,24 @@ PGconn *boot_connect(const char *dsn_text, exo_err *err)
     return c;
 }
 
+int boot_lock(PGconn *c, exo_err *err)
+{
+    const char *key[] = {BOOT_LOCK_KEY, NULL};
+    return db_exec(c, "waiting for the boot lock", "SELECT pg_advisory_xact_lock($1::bigint)", key,
+                   err);
+}
+
+void boot_log(const boot_report *b)
+{
+    char ddl[16], parts[16], enc[24], ms[24];
+    snprintf(ddl, sizeof ddl, "%d", b->ddl);
+    snprintf(parts, sizeof parts, "%d", b->partitions);
+    snprintf(enc, sizeof enc, "%ld", b->encrypted);
+    snprintf(ms, sizeof ms, "%ld", b->duration_ms);
+    log_msg(LOG_INFO, "boot done", "ddl_statements", ddl, "partitions_created", parts,
+            "values_encrypted", enc, "duration_ms", ms, NULL);
+}
+
 static int steps(PGconn *c, const backend_config *cfg, time_t now, keyring **ring, boot_report *r,
                  exo_err *err)
 {
@@ -124,13 +142,11 @@ int boot_run(PGconn *c, const backend_config *cfg, time_t now, keyring **ring, b
     memset(r, 0, sizeof *r);
     *ring = NULL;
 
-    const char *lock_key[] = {BOOT_LOCK_KEY, NULL};
     if (db_exec(c, "BEGIN", "BEGIN", NULL, err) < 0)
         return -1;
     if (db_exec(c, "setting lock_timeout", "SET LOCAL lock_timeout = '" BOOT_LOCK_TIMEOUT "'",
                 NULL, err) < 0 ||
-        db_exec(c, "waiting for the boot lock", "SELECT pg_advisory_xact_lock($1::bigint)",
-                lock_key, err) < 0 ||
+        boot_lock(c, err) < 0 ||
         steps(c, cfg, now, ring, r, err) < 0 ||
         record_boot(c, r, elapsed_ms(&start), err) < 0 ||
         db_exec(c, "COMMIT", "COMMIT", NULL, err) < 0) {

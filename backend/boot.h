@@ -26,6 +26,15 @@ typedef struct {
  * newer. The message never holds the DSN's password. */
 PGconn *boot_connect(const char *dsn, exo_err *err);
 
+/* Waits for the boot lock, taken inside the caller's transaction and held
+ * until it ends: whatever else changes the schema or the keyring
+ * (`exo-backend keyring rotate`) takes it too, so that it never races a
+ * booting replica. */
+int boot_lock(PGconn *c, exo_err *err);
+
+/* Logs a finished boot's report as one "boot done" line. */
+void boot_log(const boot_report *r);
+
 /* Runs the boot as of `now`. On success *ring is the loaded keyring (caller
  * frees). */
 int boot_run(PGconn *c, const backend_config *cfg, time_t now, keyring **ring, boot_report *r,

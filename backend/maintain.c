@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "boot.h"
 #include "db.h"
 #include "lease.h"
 #include "partitions.h"
@@ -85,5 +86,33 @@ out:
     free(holder);
     clock_gettime(CLOCK_MONOTONIC, &end);
     r->duration_ms = (end.tv_sec - start.tv_sec) * 1000 + (end.tv_nsec - start.tv_nsec) / 1000000;
+    return rc;
+}
+
+cJSON *maintain_report_json(const maintain_report *m)
+{
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddBoolToObject(o, "skipped", m->skipped);
+    cJSON_AddNumberToObject(o, "partitions_created", m->created);
+    cJSON_AddNumberToObject(o, "partitions_dropped", m->dropped);
+    cJSON_AddNumberToObject(o, "rows_moved", (double)m->moved_rows);
+    cJSON_AddNumberToObject(o, "rows_deleted", (double)m->deleted_rows);
+    cJSON_AddNumberToObject(o, "sessions_expired", (double)m->sessions_expired);
+    cJSON_AddNumberToObject(o, "lock_retries", m->retries);
+    cJSON_AddNumberToObject(o, "duration_ms", (double)m->duration_ms);
+    return o;
+}
+
+int maintain_run(const backend_config *cfg, time_t now, cJSON **report, exo_err *err)
+{
+    *report = NULL;
+    PGconn *c = boot_connect(cfg->dsn, err);
+    if (!c)
+        return -1;
+    maintain_report m;
+    int rc = maintain_pass(c, cfg, now, &m, err);
+    if (rc == 0)
+        *report = maintain_report_json(&m);
+    PQfinish(c);
     return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
 #include <libpq-fe.h>
 
 #include "config.h"
@@ -27,5 +28,13 @@ typedef struct {
 
 int maintain_pass(PGconn *c, const backend_config *cfg, time_t now, maintain_report *r,
                   exo_err *err);
+
+/* The report as the commands print it and the daemon logs it (caller
+ * frees with cJSON_Delete). */
+cJSON *maintain_report_json(const maintain_report *m);
+
+/* `exo-backend maintain`: one pass as of `now` on a connection of its
+ * own. On success *report is the pass's report (caller frees). */
+int maintain_run(const backend_config *cfg, time_t now, cJSON **report, exo_err *err);
 
 #endif

@@ -52,17 +52,6 @@ const kube_resource *cluster_resource_of(const char *api_version, const char *ki
     return NULL;
 }
 
-bool cluster_flag(cluster *c, int opt, const char *arg)
-{
-    if (opt == CLUSTER_OPT_KUBECONFIG)
-        c->kubeconfig = arg;
-    else if (opt == CLUSTER_OPT_CONTEXT)
-        c->context = arg;
-    else
-        return false;
-    return true;
-}
-
 int cluster_connect(cluster *c, exo_err *err)
 {
     kube_config_opts o = {.kubeconfig = c->kubeconfig, .context = c->context};

@@ -1,9 +1,8 @@
-/* What every command that talks to a cluster shares: the --kubeconfig and
- * --context flags, the client made from them, and --timeout durations. */
+/* What every command that talks to a cluster shares: the client made from
+ * the --kubeconfig and --context flags (flags.h), and --timeout durations. */
 #ifndef EXO_CLUSTER_H
 #define EXO_CLUSTER_H
 
-#include <getopt.h>
 #include <stdbool.h>
 
 #include "err.h"
@@ -13,31 +12,12 @@
 /* The field manager of everything exo-install applies. */
 #define CLUSTER_FIELD_MANAGER "exo-install"
 
-enum {
-    CLUSTER_OPT_KUBECONFIG = 600,
-    CLUSTER_OPT_CONTEXT,
-};
-
 typedef struct {
     const char *kubeconfig;
     const char *context;
     kube_config *cfg;
     kube_client *client;
 } cluster;
-
-/* The two flags, for a getopt_long table (no terminator). */
-#define CLUSTER_OPTIONS                                                                            \
-    {"kubeconfig", required_argument, NULL, CLUSTER_OPT_KUBECONFIG},                               \
-        {"context", required_argument, NULL, CLUSTER_OPT_CONTEXT}
-
-/* --help lines of those flags. */
-#define CLUSTER_USAGE                                                                              \
-    "      --kubeconfig FILE           kubeconfig to use (default $KUBECONFIG, then\n"             \
-    "                                  ~/.kube/config)\n"                                          \
-    "      --context NAME              kubeconfig context (default its current-context)\n"
-
-/* Takes a CLUSTER_OPT_* flag; false when opt is not one. */
-bool cluster_flag(cluster *c, int opt, const char *arg);
 
 /* Loads the kubeconfig and makes the client. Errors name the server or the
  * file; they never hold a credential. */

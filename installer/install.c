@@ -26,7 +26,7 @@
 
 typedef struct {
     kube_client *c;
-    render_args *a;
+    flags *a;
     const install_opts *io;
     progress *pg;
     const char *ns;
@@ -476,7 +476,7 @@ static int render(install *in, exo_err *err)
 static int run(install *in, exo_err *err)
 {
     kube_client *c = in->c;
-    render_args *a = in->a;
+    flags *a = in->a;
     char *version = NULL;
     if (preflight_reach(c, &version, err) < 0)
         return -1;
@@ -566,7 +566,7 @@ static void cleanse_secrets(cJSON *docs)
     }
 }
 
-int install_run(cluster *cl, render_args *a, const install_opts *io, progress *pg)
+int install_run(cluster *cl, flags *a, const install_opts *io, progress *pg)
 {
     install in = {.c = cl->client, .a = a, .io = io, .pg = pg, .ns = a->opts.namespace_};
     in.deadline = progress_elapsed(pg) + (double)io->timeout_ms / 1000.0;

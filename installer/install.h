@@ -9,7 +9,7 @@
 
 #include "cluster.h"
 #include "progress.h"
-#include "render_flags.h"
+#include "flags.h"
 
 typedef struct {
     bool wait;
@@ -20,6 +20,6 @@ typedef struct {
 /* Exit status: 0 installed (and ready when waiting), 1 failed or timed out
  * (the message, and for a timeout what is not ready and why, are on
  * stderr). */
-int install_run(cluster *cl, render_args *a, const install_opts *io, progress *pg);
+int install_run(cluster *cl, flags *a, const install_opts *io, progress *pg);
 
 #endif

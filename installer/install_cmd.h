@@ -1,8 +1,9 @@
-/* The cluster commands of exo-install: install, status, uninstall, key. */
+/* `exo-install install`: its flags (flags.h) and its exit status; the
+ * work is install.c's. */
 #ifndef EXO_INSTALL_CMD_H
 #define EXO_INSTALL_CMD_H
 
-/* argv[0] is the command's name. Each returns the process exit status. */
+/* argv[0] is "install". Returns the process exit status. */
 int install_cmd(int argc, char **argv);
 
 #endif

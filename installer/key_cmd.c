@@ -1,6 +1,5 @@
 #include "key_cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,31 +8,14 @@
 
 #include "base64.h"
 #include "cluster.h"
+#include "flags.h"
 
-enum { OPT_NAMESPACE = 700, OPT_HELP };
+static const char about[] =
+    "Prints EXO_ENCRYPTION_KEY from Secret exo-encryption on stdout, one line.\n"
+    "Without it, the encrypted columns of every database backup are unreadable:\n"
+    "store it somewhere other than those backups (a password manager, a KMS).\n";
 
-static const struct option options[] = {
-    CLUSTER_OPTIONS,
-    {"namespace", required_argument, NULL, OPT_NAMESPACE},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0},
-};
-
-static void usage(FILE *f)
-{
-    fputs("Usage: exo-install key export [flags]\n"
-          "\n"
-          "Prints EXO_ENCRYPTION_KEY from Secret exo-encryption on stdout, one line.\n"
-          "Without it, the encrypted columns of every database backup are unreadable:\n"
-          "store it somewhere other than those backups (a password manager, a KMS).\n"
-          "\n"
-          "Flags:\n"
-          "      --namespace NAME            (default exo)\n" CLUSTER_USAGE
-          "      --help                      show this help\n"
-          "\n"
-          "Exit status: 0 printed, 1 could not read it, 2 bad flags.\n",
-          f);
-}
+static const char exit_status[] = "Exit status: 0 printed, 1 could not read it, 2 bad flags.\n";
 
 static int export_key(cluster *cl, const char *ns, exo_err *err)
 {
@@ -65,50 +47,26 @@ static int export_key(cluster *cl, const char *ns, exo_err *err)
 
 int key_cmd(int argc, char **argv)
 {
+    flags f;
+    flags_init(&f, FLAGS_KEY_EXPORT);
+    int status;
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-        usage(argc < 2 ? stderr : stdout);
-        return argc < 2 ? 2 : 0;
-    }
-    if (strcmp(argv[1], "export") != 0) {
+        flags_usage(argc < 2 ? stderr : stdout, &f, about, exit_status);
+        status = argc < 2 ? 2 : 0;
+    } else if (strcmp(argv[1], "export") != 0) {
         fprintf(stderr, "exo-install key: unknown command \"%s\" (want export)\n", argv[1]);
-        return 2;
-    }
-    argc--;
-    argv++;
-    cluster cl = {0};
-    const char *ns = "exo";
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
-        if (cluster_flag(&cl, c, optarg))
-            continue;
-        if (c == OPT_NAMESPACE) {
-            ns = optarg;
-        } else if (c == OPT_HELP) {
-            usage(stdout);
-            return 0;
-        } else if (c == ':') {
-            fprintf(stderr, "exo-install key export: %s needs a value\n", argv[optind - 1]);
-            return 2;
-        } else {
-            fprintf(stderr, "exo-install key export: unknown flag %s (see exo-install key export "
-                            "--help)\n",
-                    argv[optind - 1]);
-            return 2;
+        status = 2;
+    } else if ((status = flags_read(&f, argc - 1, argv + 1, about, exit_status)) < 0) {
+        cluster cl = {.kubeconfig = f.kubeconfig, .context = f.context};
+        exo_err err = EXO_ERR_INIT;
+        status = 0;
+        if (cluster_connect(&cl, &err) < 0 || export_key(&cl, f.opts.namespace_, &err) < 0) {
+            fprintf(stderr, "exo-install key export: %s\n", err_msg(&err));
+            status = 1;
         }
+        err_clear(&err);
+        cluster_close(&cl);
     }
-    if (optind < argc) {
-        fprintf(stderr, "exo-install key export: unexpected argument \"%s\"\n", argv[optind]);
-        return 2;
-    }
-    exo_err err = EXO_ERR_INIT;
-    int status = 0;
-    if (cluster_connect(&cl, &err) < 0 || export_key(&cl, ns, &err) < 0) {
-        fprintf(stderr, "exo-install key export: %s\n", err_msg(&err));
-        status = 1;
-    }
-    err_clear(&err);
-    cluster_close(&cl);
+    flags_free(&f);
     return status;
 }

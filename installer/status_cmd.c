@@ -1,309 +1,55 @@
-/* `exo-install status`: what runs in the namespace, read-only. */
 #include "status_cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
 
-#include "buf.h"
 #include "cluster.h"
-#include "readiness.h"
-#include "version.h"
-#include "xalloc.h"
+#include "flags.h"
+#include "status.h"
 
-enum { OPT_NAMESPACE = 700, OPT_OUTPUT, OPT_HELP, OPT_VERSION };
+static const char about[] =
+    "Shows the components of the Exo install in a namespace with their ready counts,\n"
+    "the volumes, and the conditions of the ExoControlPlane. Reads only.\n";
 
-static const struct option options[] = {
-    CLUSTER_OPTIONS,
-    {"namespace", required_argument, NULL, OPT_NAMESPACE},
-    {"output", required_argument, NULL, OPT_OUTPUT},
-    {"help", no_argument, NULL, OPT_HELP},
-    {"version", no_argument, NULL, OPT_VERSION},
-    {NULL, 0, NULL, 0},
-};
-
-static void usage(FILE *f)
-{
-    fputs("Usage: exo-install status [flags]\n"
-          "\n"
-          "Shows the components of the Exo install in a namespace with their ready counts,\n"
-          "the volumes, and the conditions of the ExoControlPlane. Reads only.\n"
-          "\n"
-          "Flags:\n"
-          "      --namespace NAME            (default exo)\n"
-          "  -o, --output table|json         (default table)\n" CLUSTER_USAGE
-          "      --help                      show this help\n"
-          "\n"
-          "Exit status: 0 ready, 1 installed but not ready, not installed, or the cluster\n"
-          "could not be read, 2 bad flags.\n",
-          f);
-}
-
-static const char *str_at(const cJSON *o, const char *a, const char *b)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
-    if (b)
-        v = cJSON_GetObjectItemCaseSensitive(v, b);
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static double num_at(const cJSON *o, const char *a, const char *b, double dflt)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, a);
-    if (b)
-        v = cJSON_GetObjectItemCaseSensitive(v, b);
-    return cJSON_IsNumber(v) ? v->valuedouble : dflt;
-}
-
-/* GETs one object; *obj NULL when it does not exist. */
-static int get_opt(kube_client *c, const kube_resource *r, const char *ns, const char *name,
-                   cJSON **obj, exo_err *err)
-{
-    *obj = NULL;
-    if (kube_get(c, r, ns, name, obj, err) == 0)
-        return 0;
-    if (kube_is_not_found(err)) {
-        err_clear(err);
-        return 0;
-    }
-    return -1;
-}
-
-/* One row: a workload's ready count and whether it is ready. */
-static int add_workload(kube_client *c, cJSON *rows, const char *component, const kube_resource *r,
-                        const char *kind, const char *ns, const char *name, const char *absent,
-                        bool *all_ready, exo_err *err)
-{
-    cJSON *obj = NULL;
-    if (get_opt(c, r, ns, name, &obj, err) < 0)
-        return -1;
-    cJSON *row = cJSON_CreateObject();
-    cJSON_AddStringToObject(row, "component", component);
-    cJSON_AddStringToObject(row, "kind", kind);
-    cJSON_AddStringToObject(row, "name", name);
-    if (!obj) {
-        cJSON_AddNullToObject(row, "ready");
-        cJSON_AddNullToObject(row, "desired");
-        cJSON_AddStringToObject(row, "status", absent);
-        *all_ready = false;
-    } else {
-        bool ready = false;
-        buf why = BUF_INIT;
-        readiness_of(obj, &ready, &why);
-        cJSON_AddNumberToObject(row, "ready", num_at(obj, "status", "readyReplicas", 0));
-        cJSON_AddNumberToObject(row, "desired", num_at(obj, "spec", "replicas", 1));
-        cJSON_AddStringToObject(row, "status", ready ? "Ready" : why.ptr);
-        if (!ready)
-            *all_ready = false;
-        buf_free(&why);
-    }
-    cJSON_AddItemToArray(rows, row);
-    cJSON_Delete(obj);
-    return 0;
-}
-
-static int collect(kube_client *c, const char *ns, cJSON *out, bool *ready, exo_err *err)
-{
-    *ready = true;
-    cJSON *nsobj = NULL, *cp = NULL, *pg = NULL, *pvcs = NULL;
-    int rc = -1;
-    if (get_opt(c, &KR_NAMESPACES, NULL, ns, &nsobj, err) < 0)
-        goto out;
-    cJSON_AddStringToObject(out, "namespace", ns);
-    if (!nsobj) {
-        cJSON_AddBoolToObject(out, "installed", false);
-        *ready = false;
-        rc = 0;
-        goto out;
-    }
-    /* A missing CRD answers 404 NotFound as well: not installed. */
-    if (get_opt(c, &KR_EXOCONTROLPLANES, ns, "exo", &cp, err) < 0)
-        goto out;
-    if (get_opt(c, &KR_STATEFULSETS, ns, "exo-postgres", &pg, err) < 0)
-        goto out;
-    cJSON_AddBoolToObject(out, "installed", cp != NULL);
-    cJSON *rows = cJSON_AddArrayToObject(out, "components");
-    if (pg) {
-        if (add_workload(c, rows, "postgres", &KR_STATEFULSETS, "StatefulSet", ns, "exo-postgres",
-                         "missing", ready, err) < 0)
-            goto out;
-    } else {
-        cJSON *row = cJSON_CreateObject();
-        cJSON_AddStringToObject(row, "component", "postgres");
-        cJSON_AddStringToObject(row, "kind", "Secret");
-        cJSON_AddStringToObject(row, "name", "exo-database");
-        cJSON_AddNullToObject(row, "ready");
-        cJSON_AddNullToObject(row, "desired");
-        cJSON_AddStringToObject(row, "status", "managed (the DSN in Secret exo-database)");
-        cJSON_AddItemToArray(rows, row);
-    }
-    if (add_workload(c, rows, "controller", &KR_DEPLOYMENTS, "Deployment", ns, "exo-controller",
-                     "missing", ready, err) < 0 ||
-        add_workload(c, rows, "backend", &KR_DEPLOYMENTS, "Deployment", ns, "exo-backend",
-                     "not made yet (exo-controller makes it)", ready, err) < 0)
-        goto out;
-
-    cJSON *vols = cJSON_AddArrayToObject(out, "volumes");
-    if (kube_list(c, &KR_PVCS, ns, "app.kubernetes.io/instance=exo", 0, &pvcs, NULL, err) < 0)
-        goto out;
-    const cJSON *pvc;
-    cJSON_ArrayForEach(pvc, pvcs)
-    {
-        cJSON *v = cJSON_CreateObject();
-        const cJSON *capacity = cJSON_GetObjectItemCaseSensitive(
-            cJSON_GetObjectItemCaseSensitive(pvc, "status"), "capacity");
-        const char *cap = str_at(capacity, "storage", NULL);
-        cJSON_AddStringToObject(v, "name", str_at(pvc, "metadata", "name"));
-        cJSON_AddStringToObject(v, "phase", str_at(pvc, "status", "phase") ? str_at(pvc, "status", "phase") : "Unknown");
-        if (cap)
-            cJSON_AddStringToObject(v, "capacity", cap);
-        else
-            cJSON_AddNullToObject(v, "capacity");
-        cJSON_AddItemToArray(vols, v);
-    }
-    cJSON *conds = cJSON_AddArrayToObject(out, "conditions");
-    if (!cp) {
-        *ready = false;
-    } else {
-        const cJSON *st = cJSON_GetObjectItemCaseSensitive(cp, "status");
-        bool cp_ready = false;
-        const cJSON *cond;
-        cJSON_ArrayForEach(cond, cJSON_GetObjectItemCaseSensitive(st, "conditions"))
-        {
-            cJSON *c2 = cJSON_CreateObject();
-            static const char *const keys[] = {"type", "status", "reason", "message",
-                                               "lastTransitionTime"};
-            for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
-                cJSON_AddStringToObject(c2, keys[i], str_at(cond, keys[i], NULL) ? str_at(cond, keys[i], NULL) : "");
-            const char *type = str_at(cond, "type", NULL), *s = str_at(cond, "status", NULL);
-            if (type && s && strcmp(type, "Ready") == 0 && strcmp(s, "True") == 0)
-                cp_ready = true;
-            cJSON_AddItemToArray(conds, c2);
-        }
-        if (num_at(st, "observedGeneration", NULL, -1) < num_at(cp, "metadata", "generation", 0))
-            cp_ready = false;
-        if (!cp_ready)
-            *ready = false;
-    }
-    rc = 0;
-out:
-    cJSON_AddBoolToObject(out, "ready", rc == 0 && *ready);
-    cJSON_Delete(nsobj);
-    cJSON_Delete(cp);
-    cJSON_Delete(pg);
-    cJSON_Delete(pvcs);
-    return rc;
-}
-
-static void print_table(const cJSON *s)
-{
-    const char *ns = str_at(s, "namespace", NULL);
-    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(s, "installed"))) {
-        printf("Exo is not installed in namespace %s (no ExoControlPlane exo).\n", ns);
-        return;
-    }
-    printf("%-12s %-28s %-7s %s\n", "COMPONENT", "OBJECT", "READY", "STATUS");
-    const cJSON *row;
-    cJSON_ArrayForEach(row, cJSON_GetObjectItemCaseSensitive(s, "components"))
-    {
-        char obj[160], ready[32] = "-";
-        snprintf(obj, sizeof obj, "%s/%s", str_at(row, "kind", NULL), str_at(row, "name", NULL));
-        const cJSON *r = cJSON_GetObjectItemCaseSensitive(row, "ready");
-        if (cJSON_IsNumber(r))
-            snprintf(ready, sizeof ready, "%d/%d", r->valueint,
-                     (int)num_at(row, "desired", NULL, 0));
-        printf("%-12s %-28s %-7s %s\n", str_at(row, "component", NULL), obj, ready,
-               str_at(row, "status", NULL));
-    }
-    const cJSON *vols = cJSON_GetObjectItemCaseSensitive(s, "volumes");
-    if (cJSON_GetArraySize(vols) > 0) {
-        printf("\n%-28s %-8s %s\n", "VOLUME", "PHASE", "CAPACITY");
-        const cJSON *v;
-        cJSON_ArrayForEach(v, vols)
-        {
-            const char *cap = str_at(v, "capacity", NULL);
-            printf("%-28s %-8s %s\n", str_at(v, "name", NULL), str_at(v, "phase", NULL), cap ? cap : "-");
-        }
-    }
-    const cJSON *conds = cJSON_GetObjectItemCaseSensitive(s, "conditions");
-    printf("\nExoControlPlane %s/exo:", ns);
-    if (cJSON_GetArraySize(conds) == 0) {
-        printf(" no conditions yet (is exo-controller running?)\n");
-        return;
-    }
-    printf("\n%-20s %-8s %-24s %s\n", "CONDITION", "STATUS", "REASON", "MESSAGE");
-    const cJSON *c;
-    cJSON_ArrayForEach(c, conds)
-    printf("%-20s %-8s %-24s %s\n", str_at(c, "type", NULL), str_at(c, "status", NULL),
-           str_at(c, "reason", NULL), str_at(c, "message", NULL));
-}
+static const char exit_status[] =
+    "Exit status: 0 ready, 1 installed but not ready, not installed, or the cluster\n"
+    "could not be read, 2 bad flags.\n";
 
 int status_cmd(int argc, char **argv)
 {
-    cluster cl = {0};
-    const char *ns = "exo";
-    bool json = false;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+:o:", options, NULL)) != -1) {
-        if (cluster_flag(&cl, c, optarg))
-            continue;
-        switch (c) {
-        case OPT_NAMESPACE:
-            ns = optarg;
-            break;
-        case 'o':
-        case OPT_OUTPUT:
-            if (strcmp(optarg, "json") != 0 && strcmp(optarg, "table") != 0) {
-                fprintf(stderr, "exo-install status: --output \"%s\": want table or json\n", optarg);
-                return 2;
-            }
-            json = strcmp(optarg, "json") == 0;
-            break;
-        case OPT_HELP:
-            usage(stdout);
-            return 0;
-        case OPT_VERSION:
-            printf("exo-install %s\n", EXO_VERSION);
-            return 0;
-        case ':':
-            fprintf(stderr, "exo-install status: %s needs a value\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "exo-install status: unknown flag %s (see exo-install status --help)\n",
-                    argv[optind - 1]);
-            return 2;
-        }
+    flags f;
+    flags_init(&f, FLAGS_STATUS);
+    int status = flags_read(&f, argc, argv, about, exit_status);
+    if (status >= 0) {
+        flags_free(&f);
+        return status;
     }
-    if (optind < argc) {
-        fprintf(stderr, "exo-install status: unexpected argument \"%s\"\n", argv[optind]);
-        return 2;
-    }
+    cluster cl = {.kubeconfig = f.kubeconfig, .context = f.context};
     exo_err err = EXO_ERR_INIT;
+    cJSON *s = NULL;
+    bool ready = false;
+    status = 1;
     if (cluster_connect(&cl, &err) < 0) {
         fprintf(stderr, "exo-install status: %s\n", err_msg(&err));
-        err_clear(&err);
-        return 1;
+        goto out;
     }
-    cJSON *s = cJSON_CreateObject();
-    bool ready = false;
-    int status = 1;
-    if (collect(cl.client, ns, s, &ready, &err) < 0) {
+    s = cJSON_CreateObject();
+    if (status_collect(cl.client, f.opts.namespace_, s, &ready, &err) < 0) {
         fprintf(stderr, "exo-install status: %s\n", err_msg(&err));
-    } else {
-        if (json) {
-            char *text = cJSON_Print(s);
-            puts(text);
-            free(text);
-        } else {
-            print_table(s);
-        }
-        status = ready ? 0 : 1;
+        goto out;
     }
+    if (f.json) {
+        char *text = cJSON_Print(s);
+        puts(text);
+        free(text);
+    } else {
+        status_print_table(stdout, s);
+    }
+    status = ready ? 0 : 1;
+out:
     cJSON_Delete(s);
     err_clear(&err);
     cluster_close(&cl);
+    flags_free(&f);
     return status;
 }

@@ -1,369 +1,60 @@
-/* `exo-install uninstall`: deletes what install applied, found through the
- * ApplySet labels (applyset.h), keeping the data — Secrets (the encryption
- * key, the passwords) and volumes (the database, the recordings) — unless
- * --purge. */
 #include "uninstall_cmd.h"
 
-#include <getopt.h>
 #include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 
-#include "applyset.h"
-#include "buf.h"
 #include "cluster.h"
-#include "preflight.h"
+#include "flags.h"
 #include "progress.h"
-#include "xalloc.h"
+#include "uninstall.h"
 
-#define DEFAULT_TIMEOUT_MS (5L * 60 * 1000)
+static const char about[] =
+    "Deletes what exo-install install applied in the namespace: the ExoControlPlane\n"
+    "(and with it the backend), the controller, the bundled Postgres, RBAC. Keeps\n"
+    "the Secrets (encryption key, passwords), the volumes (database, recordings),\n"
+    "the namespace and the CRD, and lists them; install again to get back to where\n"
+    "you were.\n";
 
-enum { OPT_NAMESPACE = 700, OPT_PURGE, OPT_WAIT, OPT_TIMEOUT, OPT_HELP };
-
-static const struct option options[] = {
-    CLUSTER_OPTIONS,
-    {"namespace", required_argument, NULL, OPT_NAMESPACE},
-    {"purge", no_argument, NULL, OPT_PURGE},
-    {"wait", optional_argument, NULL, OPT_WAIT},
-    {"timeout", required_argument, NULL, OPT_TIMEOUT},
-    {"help", no_argument, NULL, OPT_HELP},
-    {NULL, 0, NULL, 0},
-};
-
-static void usage(FILE *f)
-{
-    fputs("Usage: exo-install uninstall [flags]\n"
-          "\n"
-          "Deletes what exo-install install applied in the namespace: the ExoControlPlane\n"
-          "(and with it the backend), the controller, the bundled Postgres, RBAC. Keeps\n"
-          "the Secrets (encryption key, passwords), the volumes (database, recordings),\n"
-          "the namespace and the CRD, and lists them; install again to get back to where\n"
-          "you were.\n"
-          "\n"
-          "Flags:\n"
-          "      --namespace NAME            (default exo)\n"
-          "      --purge                     also delete the Secrets and volumes, the namespace\n"
-          "                                  if install created it, and the CRD if no other\n"
-          "                                  ExoControlPlane uses it: the data is gone for good\n"
-          "      --wait=true|false           wait until everything deleted is gone (default true)\n"
-          "      --timeout DURATION          (default 5m)\n" CLUSTER_USAGE
-          "      --help                      show this help\n"
-          "\n"
-          "Exit status: 0 done, 1 failed or timed out, 2 bad flags.\n",
-          f);
-}
-
-/* Deletion order: the resource first, so its controller and the garbage
- * collector take the backend down, then the workloads, then what they used. */
-static const struct {
-    const char *gk;
-    const kube_resource *r;
-    bool foreground; /* wait for dependents (pods, the backend) */
-} order[] = {
-    {"ExoControlPlane.exo.dev", &KR_EXOCONTROLPLANES, true},
-    {"Deployment.apps", &KR_DEPLOYMENTS, true},
-    {"StatefulSet.apps", &KR_STATEFULSETS, true},
-    {"Service", &KR_SERVICES, false},
-    {"RoleBinding.rbac.authorization.k8s.io", &KR_ROLEBINDINGS, false},
-    {"Role.rbac.authorization.k8s.io", &KR_ROLES, false},
-    {"ServiceAccount", &KR_SERVICEACCOUNTS, false},
-    {"ConfigMap", &KR_CONFIGMAPS, false},
-    {"Secret", &KR_SECRETS, false},
-    {"PersistentVolumeClaim", &KR_PVCS, false},
-};
-
-typedef struct {
-    kube_client *c;
-    const char *ns;
-    bool purge, wait;
-    double deadline;
-    progress *pg;
-    cJSON *deleted; /* [{r index, name}] to wait for */
-    buf kept;
-    int n_deleted;
-} uninstall;
-
-static const char *name_of(const cJSON *o)
-{
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(o, "metadata"), "name");
-    return cJSON_IsString(v) ? v->valuestring : NULL;
-}
-
-static void keep(uninstall *u, const char *what, const char *name)
-{
-    buf_printf(&u->kept, "%s%s %s", u->kept.len ? ", " : "", what, name);
-}
-
-static int delete_one(uninstall *u, size_t i, const char *name, exo_err *err)
-{
-    kube_propagation p = order[i].foreground ? KUBE_PROPAGATE_FOREGROUND : KUBE_PROPAGATE_BACKGROUND;
-    if (kube_delete(u->c, order[i].r, u->ns, name, p, 0, err) < 0) {
-        if (!kube_is_not_found(err))
-            return err_prefix(err, "deleting %s %s", order[i].gk, name);
-        err_clear(err);
-        return 0;
-    }
-    cJSON *d = cJSON_CreateObject();
-    cJSON_AddNumberToObject(d, "i", (double)i);
-    cJSON_AddStringToObject(d, "name", name);
-    cJSON_AddItemToArray(u->deleted, d);
-    u->n_deleted++;
-    progress_step(u->pg, "%s %s deleted", order[i].gk, name);
-    return 0;
-}
-
-static int delete_kind(uninstall *u, size_t i, const char *selector, exo_err *err)
-{
-    cJSON *items = NULL;
-    if (kube_list(u->c, order[i].r, u->ns, selector, 500, &items, NULL, err) < 0) {
-        if (kube_is_not_found(err)) { /* the kind is not served: nothing of it */
-            err_clear(err);
-            return 0;
-        }
-        return err_prefix(err, "listing %s", order[i].gk);
-    }
-    int rc = 0;
-    const cJSON *it;
-    cJSON_ArrayForEach(it, items)
-    {
-        const char *name = name_of(it);
-        if (!name || (strcmp(order[i].gk, "ConfigMap") == 0 && strcmp(name, APPLYSET_PARENT) == 0))
-            continue; /* the record goes last */
-        if (applyset_kept_kind(order[i].gk) && !u->purge) {
-            keep(u, order[i].gk, name);
-            continue;
-        }
-        if ((rc = delete_one(u, i, name, err)) < 0)
-            break;
-    }
-    cJSON_Delete(items);
-    return rc;
-}
-
-/* Polls until a deleted object is gone. */
-static int wait_gone(uninstall *u, const kube_resource *r, const char *ns, const char *what,
-                     const char *name, exo_err *err)
-{
-    buf label = BUF_INIT;
-    buf_printf(&label, "%s %s", what, name);
-    int rc = 0;
-    for (;;) {
-        cJSON *obj = NULL;
-        if (kube_get(u->c, r, ns, name, &obj, err) < 0) {
-            if (kube_is_not_found(err)) {
-                err_clear(err);
-                break;
-            }
-            rc = -1;
-            break;
-        }
-        cJSON_Delete(obj);
-        if (progress_elapsed(u->pg) > u->deadline) {
-            rc = err_set(err, "timed out waiting for %s to be deleted (finalizers or "
-                              "terminating pods: kubectl describe shows which)",
-                         label.ptr);
-            break;
-        }
-        progress_waiting(u->pg, label.ptr, "deleting");
-        progress_sleep(u->pg, 500);
-    }
-    buf_free(&label);
-    return rc;
-}
-
-/* The CRD is shared by every install on the cluster: only when no
- * ExoControlPlane remains anywhere. */
-static int purge_crd(uninstall *u, exo_err *err)
-{
-    cJSON *items = NULL;
-    if (kube_list(u->c, &KR_EXOCONTROLPLANES, "", NULL, 1, &items, NULL, err) < 0) {
-        if (kube_is_not_found(err)) {
-            err_clear(err);
-            return 0;
-        }
-        return err_prefix(err, "listing ExoControlPlanes in all namespaces");
-    }
-    int left = cJSON_GetArraySize(items);
-    cJSON_Delete(items);
-    const char *crd = "exocontrolplanes.exo.dev";
-    if (left > 0) {
-        keep(u, "CustomResourceDefinition", "exocontrolplanes.exo.dev (other namespaces use it)");
-        return 0;
-    }
-    if (kube_delete(u->c, &KR_CRDS, NULL, crd, KUBE_PROPAGATE_BACKGROUND, 0, err) < 0) {
-        if (!kube_is_not_found(err))
-            return err_prefix(err, "deleting CustomResourceDefinition %s", crd);
-        err_clear(err);
-        return 0;
-    }
-    progress_step(u->pg, "CustomResourceDefinition %s deleted", crd);
-    return u->wait ? wait_gone(u, &KR_CRDS, NULL, "CustomResourceDefinition", crd, err) : 0;
-}
-
-static int run(uninstall *u, exo_err *err)
-{
-    if (preflight_reach(u->c, NULL, err) < 0)
-        return -1;
-    char *id = applyset_id(u->ns);
-    buf sel = BUF_INIT;
-    buf_printf(&sel, "%s=%s", APPLYSET_PART_OF_LABEL, id);
-    free(id);
-    bool ns_created = false;
-    cJSON *parent = NULL;
-    if (kube_get(u->c, &KR_CONFIGMAPS, u->ns, APPLYSET_PARENT, &parent, err) < 0) {
-        if (!kube_is_not_found(err)) {
-            buf_free(&sel);
-            return err_prefix(err, "reading ConfigMap %s/%s", u->ns, APPLYSET_PARENT);
-        }
-        err_clear(err);
-    } else {
-        const cJSON *ann = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(parent, "metadata"), "annotations");
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(ann, APPLYSET_NS_CREATED);
-        ns_created = cJSON_IsString(v) && strcmp(v->valuestring, "true") == 0;
-    }
-    int rc = 0;
-    for (size_t i = 0; i < sizeof order / sizeof order[0] && rc == 0; i++) {
-        rc = delete_kind(u, i, sel.ptr, err);
-        /* The resource first and alone: its backend goes before what it uses. */
-        if (rc == 0 && i == 0 && u->wait) {
-            const cJSON *d;
-            cJSON_ArrayForEach(d, u->deleted)
-            {
-                if (rc == 0)
-                    rc = wait_gone(u, order[0].r, u->ns, order[0].gk,
-                                   cJSON_GetObjectItemCaseSensitive(d, "name")->valuestring, err);
-            }
-        }
-    }
-    /* The bundled Postgres's volumes come from its claim template: not
-     * members, found by their labels. */
-    if (rc == 0) {
-        size_t pvc = sizeof order / sizeof order[0] - 1;
-        rc = delete_kind(u, pvc, "app.kubernetes.io/name=exo-postgres,app.kubernetes.io/instance=exo", err);
-    }
-    /* The record stays while the data it lists does: a later --purge
-     * still knows whether install created the namespace. */
-    if (rc == 0 && parent && u->purge) {
-        if (kube_delete(u->c, &KR_CONFIGMAPS, u->ns, APPLYSET_PARENT, KUBE_PROPAGATE_BACKGROUND, 0, err) < 0 &&
-            !kube_is_not_found(err))
-            rc = err_prefix(err, "deleting ConfigMap %s", APPLYSET_PARENT);
-        err_clear(err);
-    }
-    if (rc == 0 && u->wait) {
-        const cJSON *d;
-        cJSON_ArrayForEach(d, u->deleted)
-        {
-            size_t i = (size_t)cJSON_GetObjectItemCaseSensitive(d, "i")->valueint;
-            if (rc == 0 && i > 0)
-                rc = wait_gone(u, order[i].r, u->ns, order[i].gk,
-                               cJSON_GetObjectItemCaseSensitive(d, "name")->valuestring, err);
-        }
-    }
-    if (rc == 0 && u->purge)
-        rc = purge_crd(u, err);
-    else if (rc == 0)
-        keep(u, "CustomResourceDefinition", "exocontrolplanes.exo.dev");
-    if (rc == 0 && u->purge && ns_created) {
-        if (kube_delete(u->c, &KR_NAMESPACES, NULL, u->ns, KUBE_PROPAGATE_BACKGROUND, 0, err) < 0 &&
-            !kube_is_not_found(err)) {
-            rc = err_prefix(err, "deleting Namespace %s", u->ns);
-        } else {
-            err_clear(err);
-            progress_step(u->pg, "Namespace %s deleted (install created it)", u->ns);
-            if (u->wait)
-                rc = wait_gone(u, &KR_NAMESPACES, NULL, "Namespace", u->ns, err);
-        }
-    } else if (rc == 0) {
-        keep(u, "Namespace", u->ns);
-    }
-    if (rc == 0 && parent && !u->purge)
-        keep(u, "ConfigMap", APPLYSET_PARENT " (the record of what install applied)");
-    if (rc == 0 && !parent && u->n_deleted == 0 && !u->purge)
-        progress_step(u->pg, "nothing of exo-install's was left in namespace %s", u->ns);
-    cJSON_Delete(parent);
-    buf_free(&sel);
-    return rc;
-}
+static const char exit_status[] = "Exit status: 0 done, 1 failed or timed out, 2 bad flags.\n";
 
 int uninstall_cmd(int argc, char **argv)
 {
-    cluster cl = {0};
-    uninstall u = {.ns = "exo", .wait = true};
-    long timeout_ms = DEFAULT_TIMEOUT_MS;
-    optind = 1;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "+:", options, NULL)) != -1) {
-        if (cluster_flag(&cl, c, optarg))
-            continue;
-        switch (c) {
-        case OPT_NAMESPACE:
-            u.ns = optarg;
-            break;
-        case OPT_PURGE:
-            u.purge = true;
-            break;
-        case OPT_WAIT:
-            if (optarg && strcmp(optarg, "true") != 0 && strcmp(optarg, "false") != 0) {
-                fprintf(stderr, "exo-install uninstall: --wait=\"%s\": want true or false\n", optarg);
-                return 2;
-            }
-            u.wait = !optarg || strcmp(optarg, "true") == 0;
-            break;
-        case OPT_TIMEOUT:
-            if (cluster_parse_duration(optarg, &timeout_ms) < 0) {
-                fprintf(stderr, "exo-install uninstall: --timeout \"%s\": want a duration such as "
-                                "90s or 5m\n",
-                        optarg);
-                return 2;
-            }
-            break;
-        case OPT_HELP:
-            usage(stdout);
-            return 0;
-        case ':':
-            fprintf(stderr, "exo-install uninstall: %s needs a value\n", argv[optind - 1]);
-            return 2;
-        default:
-            fprintf(stderr, "exo-install uninstall: unknown flag %s (see exo-install uninstall "
-                            "--help)\n",
-                    argv[optind - 1]);
-            return 2;
-        }
+    flags f;
+    flags_init(&f, FLAGS_UNINSTALL);
+    int status = flags_read(&f, argc, argv, about, exit_status);
+    if (status >= 0) {
+        flags_free(&f);
+        return status;
     }
-    if (optind < argc) {
-        fprintf(stderr, "exo-install uninstall: unexpected argument \"%s\"\n", argv[optind]);
-        return 2;
-    }
+    cluster cl = {.kubeconfig = f.kubeconfig, .context = f.context};
     exo_err err = EXO_ERR_INIT;
     if (cluster_connect(&cl, &err) < 0) {
         fprintf(stderr, "exo-install uninstall: %s\n", err_msg(&err));
         err_clear(&err);
+        flags_free(&f);
         return 1;
     }
+    uninstall_opts o = {
+        .ns = f.opts.namespace_, .purge = f.purge, .wait = f.wait, .timeout_ms = f.timeout_ms};
+    uninstall_report r;
     progress pg;
     progress_init(&pg, stdout);
-    u.c = cl.client;
-    u.pg = &pg;
-    u.deadline = (double)timeout_ms / 1000.0;
-    u.deleted = cJSON_CreateArray();
-    buf_init(&u.kept);
-    int status = 0;
-    if (run(&u, &err) < 0) {
+    status = 0;
+    if (uninstall_run(cl.client, &o, &pg, &r, &err) < 0) {
         progress_free(&pg);
         fprintf(stderr, "exo-install uninstall: %s\n", err_msg(&err));
         status = 1;
     } else {
-        progress_step(&pg, "done: %d objects deleted from namespace %s", u.n_deleted, u.ns);
-        if (u.kept.len && u.purge)
-            printf("Kept: %s (install did not create the namespace)\n", u.kept.ptr);
-        else if (u.kept.len)
-            printf("Kept (the data; delete with --purge, which cannot be undone): %s\n", u.kept.ptr);
+        progress_step(&pg, "done: %d objects deleted from namespace %s", r.deleted, o.ns);
+        if (r.kept.len && o.purge)
+            printf("Kept: %s (install did not create the namespace)\n", r.kept.ptr);
+        else if (r.kept.len)
+            printf("Kept (the data; delete with --purge, which cannot be undone): %s\n",
+                   r.kept.ptr);
     }
     progress_free(&pg);
-    cJSON_Delete(u.deleted);
-    buf_free(&u.kept);
+    buf_free(&r.kept);
     err_clear(&err);
     cluster_close(&cl);
+    flags_free(&f);
     return status;
 }

@@ -1,6 +1,6 @@
-/* The installer's rendering with hostile flag values (installer/render*,
- * template.c). The input holds two flag bytes, then values cut at 0x00 for
- * --namespace, --db-dsn, --storage-class, --cast-storage-size,
+/* The installer's rendering with hostile flag values (installer/flags.c,
+ * render*, template.c). The input holds two flag bytes, then values cut at
+ * 0x00 for --namespace, --db-dsn, --storage-class, --cast-storage-size,
  * --postgres-storage-size, --backend-image, --controller-image,
  * --cast-access-mode, --backend-replicas, --retention-days and --publish;
  * the flag bits say which of them are given, and add --include-secrets,
@@ -19,10 +19,10 @@
 #include <string.h>
 
 #include "buf.h"
+#include "flags.h"
 #include "fuzz_common.h"
 #include "render.h"
 #include "render_compose.h"
-#include "render_flags.h"
 #include "xalloc.h"
 #include "yamljson.h"
 
@@ -49,20 +49,17 @@ static const struct {
  * flags are refused. */
 static cJSON *render(char **argv, int argc)
 {
-    render_args a;
-    render_args_init(&a, "render", false);
-    bool help = false, version = false;
+    flags f;
+    flags_init(&f, FLAGS_RENDER);
     exo_err err = EXO_ERR_INIT;
     cJSON *out = NULL;
-    if (render_flags_parse(&a, argc, argv, NULL, NULL, NULL, &help, &version, &err) == 0 &&
-        render_flags_check(&a, &err) == 0) {
-        int rc = a.compose ? render_compose(&out, &a.opts, a.publish ? a.publish : "127.0.0.1:8080",
-                                            &err)
-                           : render_objects(&out, &a.opts, &err);
+    if (flags_parse(&f, argc, argv, &err) == 0 && flags_check(&f, &err) == 0) {
+        int rc = f.compose ? render_compose(&out, &f.opts, f.publish, &err)
+                           : render_objects(&out, &f.opts, &err);
         FUZZ_CHECK(rc == 0, "accepted flags fail to render: %s", err_msg(&err));
     }
     err_clear(&err);
-    render_args_free(&a);
+    flags_free(&f);
     return out;
 }
 

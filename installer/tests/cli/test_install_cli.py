@@ -103,3 +103,45 @@ def test_an_unreachable_server_is_one_line_without_the_token(tmp_path):
         line = one_line(p, 1)
         assert f"127.0.0.1:{port}" in line and "refused" in line, line
         assert "t0ken-s3cret" not in p.stdout + p.stderr
+
+
+EVERY_COMMAND = [["render"], ["install"], ["status"], ["uninstall"], ["key", "export"]]
+
+
+@pytest.mark.parametrize("cmd", EVERY_COMMAND, ids=" ".join)
+@pytest.mark.parametrize("args,want", [
+    (["--frobnicate"], "unknown flag --frobnicate (see exo-install {cmd} --help)"),
+    (["-x"], "unknown flag -x (see exo-install {cmd} --help)"),
+    (["--namespace"], "--namespace needs a value"),
+    (["--namespace", "Exo"], "--namespace \"Exo\": not a valid namespace name"),
+    (["--help=1"], "--help takes no value"),
+    (["stray"], "unexpected argument \"stray\" (flags only; see exo-install {cmd} --help)"),
+])
+def test_every_command_words_bad_flags_the_same(cmd, args, want):
+    """One flag table and one parser (installer/flags.c): the same mistake
+    gets the same message from every subcommand."""
+    line = one_line(run(*cmd, *args), 2)
+    name = " ".join(cmd)
+    assert line.startswith(f"exo-install {name}: " + want.format(cmd=name)), line
+
+
+@pytest.mark.parametrize("cmd", EVERY_COMMAND, ids=" ".join)
+def test_every_command_has_help_and_version(cmd):
+    help_ = run(*cmd, "--help")
+    assert help_.returncode == 0 and help_.stderr == ""
+    assert help_.stdout.startswith(f"Usage: exo-install {' '.join(cmd)} [flags]\n")
+    for line in ("      --namespace NAME            namespace of the install (default exo)\n",
+                 "      --help                      show this help\n",
+                 "      --version                   print the version\n"):
+        assert line in help_.stdout, (cmd, line)
+    version = run(*cmd, "--version")
+    assert version.returncode == 0 and version.stdout == run("--version").stdout
+
+
+def test_install_and_uninstall_word_timeouts_the_same():
+    for cmd in ("install", "uninstall"):
+        line = one_line(run(cmd, "--timeout", "soon"), 2)
+        assert line == (f"exo-install {cmd}: --timeout \"soon\": want a duration such as 90s, "
+                        "10m or 1h30m (at most a week)"), line
+    assert "(default 5m)" in run("uninstall", "--help").stdout
+    assert "(default 10m)" in run("install", "--help").stdout
