@@ -8,6 +8,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "backend_env.h"
 #include "buf.h"
 #include "dsn.h"
 #include "render_output.h"
@@ -15,7 +16,7 @@
 #include "xalloc.h"
 
 #define MAX_REPLICAS 100
-#define MAX_RETENTION_DAYS 36500
+#define MAX_RETENTION_DAYS ((int)contract_env_get(CONTRACT_ENV_RETENTION_DAYS)->max)
 #define MAX_CA_BYTES (1024 * 1024)
 
 static const struct option common_options[] = {

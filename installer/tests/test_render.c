@@ -365,37 +365,6 @@ static void test_options_reach_the_objects(void **state)
     cJSON_Delete(docs);
 }
 
-/* The manifests and the Compose file read the shared values from one
- * place: change one and both follow. */
-static void test_a_shared_value_changes_both_renderings(void **state)
-{
-    (void)state;
-    render_opts o;
-    render_opts_init(&o);
-    o.shared.postgres_image = "registry.example.com/postgres:16.9-alpine";
-    o.shared.pgdata = "/var/lib/postgresql/data/cluster";
-    o.shared.backend_port = 9090;
-    cJSON *docs = render(&o), *compose = NULL;
-    exo_err err = EXO_ERR_INIT;
-    assert_int_equal(render_compose(&compose, &o, "127.0.0.1:9090", &err), 0);
-    buf k8s = BUF_INIT, c = BUF_INIT;
-    assert_int_equal(yamljson_emit_stream(&k8s, docs, NULL), 0);
-    assert_int_equal(yamljson_emit(&c, compose, NULL), 0);
-    const char *want[] = {"registry.example.com/postgres:16.9-alpine",
-                          "/var/lib/postgresql/data/cluster"};
-    for (size_t i = 0; i < 2; i++) {
-        if (!strstr(k8s.ptr, want[i]) || !strstr(c.ptr, want[i]))
-            fail_msg("%s is not in both renderings", want[i]);
-    }
-    assert_non_null(strstr(c.ptr, "EXO_HTTP_ADDR: :9090"));
-    assert_null(strstr(k8s.ptr, "postgres:16-alpine"));
-    assert_null(strstr(c.ptr, "postgres:16-alpine"));
-    buf_free(&k8s);
-    buf_free(&c);
-    cJSON_Delete(compose);
-    cJSON_Delete(docs);
-}
-
 static void test_file_names_keep_apply_order(void **state)
 {
     (void)state;
@@ -419,7 +388,6 @@ int main(void)
         cmocka_unit_test(test_every_object_and_pod_carries_the_standard_labels),
         cmocka_unit_test(test_every_pod_meets_pod_security_restricted),
         cmocka_unit_test(test_options_reach_the_objects),
-        cmocka_unit_test(test_a_shared_value_changes_both_renderings),
         cmocka_unit_test(test_file_names_keep_apply_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
