@@ -99,7 +99,7 @@ static void env_from_spec(cJSON *env, const contract_env *v, const cJSON *spec)
 
 /* The backend's environment, in the contract's order, each variable from
  * where the contract says it comes. */
-static cJSON *env(const cJSON *spec)
+static cJSON *container_env(const cJSON *spec)
 {
     cJSON *env = cJSON_CreateArray();
     for (size_t i = 0; i < CONTRACT_ENV_COUNT; i++) {
@@ -148,7 +148,7 @@ static cJSON *container(const cJSON *ecp)
     cJSON_AddItemToArray(cmd, cJSON_CreateString(contract.backend_binary));
     cJSON_AddItemToArray(cmd, cJSON_CreateString("serve"));
 
-    cJSON_AddItemToObject(c, "env", env(spec));
+    cJSON_AddItemToObject(c, "env", container_env(spec));
     bool ca = jpath_get(spec, "database.caConfigMapRef") != NULL;
 
     cJSON *ports = cJSON_AddArrayToObject(c, "ports");
