@@ -9,6 +9,7 @@
 #include "db.h"
 #include "dsn.h"
 #include "lease.h"
+#include "names.h"
 #include "log.h"
 #include "partitions.h"
 #include "pg_connect.h"
@@ -16,9 +17,6 @@
 #include "schema.h"
 #include "version.h"
 
-/* pg_advisory_xact_lock key: "exoboot" in ASCII, so it shows up
- * recognisably in pg_locks. */
-#define BOOT_LOCK_KEY "28561392435949428"
 /* How long a replica waits for another's boot before giving up (and being
  * restarted by Kubernetes). */
 #define BOOT_LOCK_TIMEOUT "300s"
@@ -62,7 +60,7 @@ PGconn *boot_connect(const char *dsn_text, exo_err *err)
 
 int boot_lock(PGconn *c, exo_err *err)
 {
-    const char *key[] = {BOOT_LOCK_KEY, NULL};
+    const char *key[] = {contract.boot_lock_key, NULL};
     return db_exec(c, "waiting for the boot lock", "SELECT pg_advisory_xact_lock($1::bigint)", key,
                    err);
 }

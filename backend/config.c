@@ -1,35 +1,30 @@
 #include "config.h"
 
-#include <errno.h>
-#include <limits.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_env.h"
 #include "dsn.h"
 #include "duration.h"
 #include "xalloc.h"
 
-static const char *env_or(const char *name, const char *fallback)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : fallback;
-}
-
-static int env_int(const char *name, long fallback, long lo, long hi, long *out, exo_err *err)
-{
-    const char *v = getenv(name);
-    if (!v || !*v) {
-        *out = fallback;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long n = strtol(v, &end, 10);
-    if (errno || end == v || *end || n < lo || n > hi)
-        return err_set(err, "%s=\"%s\": want a whole number from %ld to %ld", name, v, lo, hi);
-    *out = n;
-    return 0;
-}
+/* Where config_load puts each variable it reads: the contract's type of
+ * the variable says the field's C type (contract/backend_env.h). The secrets,
+ * which no message may echo, are read apart: load_dsn, load_key. */
+static const struct {
+    contract_env_id id;
+    size_t offset;
+} fields[] = {
+    {CONTRACT_ENV_HTTP_ADDR, offsetof(backend_config, http_addr)},
+    {CONTRACT_ENV_CAST_STORAGE_DIR, offsetof(backend_config, cast_dir)},
+    {CONTRACT_ENV_CAST_MAX_BYTES, offsetof(backend_config, cast_max_bytes)},
+    {CONTRACT_ENV_DB_MAX_OPEN_CONNS, offsetof(backend_config, max_open)},
+    {CONTRACT_ENV_DB_MAX_IDLE_CONNS, offsetof(backend_config, max_idle)},
+    {CONTRACT_ENV_RETENTION_DAYS, offsetof(backend_config, retention_days)},
+    {CONTRACT_ENV_PARTITION_PREMAKE, offsetof(backend_config, premake_months)},
+    {CONTRACT_ENV_MAINTENANCE_INTERVAL, offsetof(backend_config, maintenance_interval_s)},
+};
 
 int64_t config_parse_duration(const char *s)
 {
@@ -39,9 +34,9 @@ int64_t config_parse_duration(const char *s)
     return ns / DURATION_S;
 }
 
-int config_load(backend_config *c, int need_key, exo_err *err)
+/* The DSN, kept as text once dsn_parse accepts it. */
+static int load_dsn(backend_config *c, exo_err *err)
 {
-    memset(c, 0, sizeof *c);
     const char *dsn_text = getenv("EXO_DATABASE_DSN");
     if (!dsn_text || !*dsn_text)
         return err_set(err, "EXO_DATABASE_DSN is not set (libpq keyword form or a postgres:// URL)");
@@ -49,38 +44,31 @@ int config_load(backend_config *c, int need_key, exo_err *err)
     if (dsn_parse(&d, dsn_text, err) < 0)
         return err_prefix(err, "EXO_DATABASE_DSN");
     dsn_free(d);
-    if (need_key) {
-        const char *key = getenv("EXO_ENCRYPTION_KEY");
-        if (!key || !*key)
-            return err_set(err, "EXO_ENCRYPTION_KEY is not set (32 random bytes, base64: "
-                                "openssl rand -base64 32)");
-        if (crypto_parse_master_key(c->key, key, err) < 0)
-            return -1;
-    }
-    long open, idle, days, premake, max_bytes;
-    if (env_int("EXO_DB_MAX_OPEN_CONNS", 100, 1, 10000, &open, err) < 0 ||
-        env_int("EXO_DB_MAX_IDLE_CONNS", 10, 0, 10000, &idle, err) < 0 ||
-        env_int("EXO_RETENTION_DAYS", 90, 1, 36500, &days, err) < 0 ||
-        env_int("EXO_PARTITION_PREMAKE", 3, 0, 24, &premake, err) < 0 ||
-        env_int("EXO_CAST_MAX_BYTES", 64L * 1024 * 1024, 1, LONG_MAX, &max_bytes, err) < 0)
-        return -1;
-    if (idle > open)
-        return err_set(err, "EXO_DB_MAX_IDLE_CONNS=%ld is more than EXO_DB_MAX_OPEN_CONNS=%ld",
-                       idle, open);
-    const char *interval = env_or("EXO_MAINTENANCE_INTERVAL", "24h");
-    c->maintenance_interval_s = config_parse_duration(interval);
-    if (c->maintenance_interval_s < 0)
-        return err_set(err, "EXO_MAINTENANCE_INTERVAL=\"%s\": want a duration such as 24h, 90m "
-                            "or 1h30m",
-                       interval);
     c->dsn = xstrdup(dsn_text);
-    c->max_open = (int)open;
-    c->max_idle = (int)idle;
-    c->retention_days = (int)days;
-    c->premake_months = (int)premake;
-    c->cast_max_bytes = max_bytes;
-    c->cast_dir = env_or("EXO_CAST_STORAGE_DIR", "/var/lib/exo/casts");
-    c->http_addr = env_or("EXO_HTTP_ADDR", ":8080");
+    return 0;
+}
+
+static int load_key(backend_config *c, exo_err *err)
+{
+    const char *key = getenv("EXO_ENCRYPTION_KEY");
+    if (!key || !*key)
+        return err_set(err, "EXO_ENCRYPTION_KEY is not set (32 random bytes, base64: "
+                            "openssl rand -base64 32)");
+    return crypto_parse_master_key(c->key, key, err);
+}
+
+int config_load(backend_config *c, int need_key, exo_err *err)
+{
+    memset(c, 0, sizeof *c);
+    if (load_dsn(c, err) < 0 || (need_key && load_key(c, err) < 0))
+        return -1;
+    for (size_t i = 0; i < sizeof fields / sizeof fields[0]; i++)
+        if (contract_env_read(contract_env_get(fields[i].id), (char *)c + fields[i].offset, err) <
+            0)
+            return -1;
+    if (c->max_idle > c->max_open)
+        return err_set(err, "EXO_DB_MAX_IDLE_CONNS=%d is more than EXO_DB_MAX_OPEN_CONNS=%d",
+                       c->max_idle, c->max_open);
     return 0;
 }
 

@@ -1,4 +1,5 @@
-/* exo-backend's configuration, from the environment (design.md). */
+/* exo-backend's configuration, from the environment: the variables, their
+ * types, defaults and bounds are contract/backend_env.c's table. */
 #ifndef EXO_CONFIG_H
 #define EXO_CONFIG_H
 
@@ -20,9 +21,10 @@ typedef struct {
     int64_t maintenance_interval_s;  /* EXO_MAINTENANCE_INTERVAL */
 } backend_config;
 
-/* Reads and checks every variable. `need_key`: whether EXO_ENCRYPTION_KEY
- * is required (every command but `maintain` needs it). Messages name the
- * variable and never hold the DSN's password or the key. */
+/* Reads and checks every variable, walking the contract's table.
+ * `need_key`: whether EXO_ENCRYPTION_KEY is required (every command but
+ * `maintain` needs it). Messages name the variable and never hold the
+ * DSN's password or the key. */
 int config_load(backend_config *c, int need_key, exo_err *err);
 void config_free(backend_config *c);
 

@@ -5,6 +5,7 @@
 
 #include <curl/curl.h>
 
+#include "backend_env.h"
 #include "buf.h"
 
 static size_t discard(char *p, size_t size, size_t n, void *ctx)
@@ -16,7 +17,7 @@ static size_t discard(char *p, size_t size, size_t n, void *ctx)
 int healthcheck_run(const char *addr)
 {
     if (!addr || !*addr)
-        addr = ":8080";
+        addr = contract_env_get(CONTRACT_ENV_HTTP_ADDR)->def;
     const char *colon = strrchr(addr, ':');
     if (!colon) {
         fprintf(stderr, "exo-backend healthcheck: EXO_HTTP_ADDR=\"%s\": want [host]:port\n", addr);

@@ -11,6 +11,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "backend_env.h"
 #include "config.h"
 #include "healthcheck.h"
 #include "keyring_cmd.h"
@@ -36,13 +37,9 @@ static void usage(FILE *f)
           "  healthcheck            exit 0 when /readyz on EXO_HTTP_ADDR answers 200 (for\n"
           "                         container healthchecks; images carry no curl)\n"
           "  --version              print the version\n"
-          "\n"
-          "Environment: EXO_DATABASE_DSN (required), EXO_ENCRYPTION_KEY (required but for\n"
-          "maintain), EXO_HTTP_ADDR (:8080), EXO_DB_MAX_OPEN_CONNS (100),\n"
-          "EXO_DB_MAX_IDLE_CONNS (10), EXO_RETENTION_DAYS (90), EXO_PARTITION_PREMAKE (3),\n"
-          "EXO_MAINTENANCE_INTERVAL (24h), EXO_CAST_STORAGE_DIR, EXO_CAST_MAX_BYTES.\n"
-          "See docs/database.md.\n",
+          "\n",
           f);
+    contract_env_usage(f);
 }
 
 /* Prints a command's result as one JSON line on stdout. */

@@ -4,9 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "backend_env.h"
 #include "buf.h"
 #include "jpath.h"
-#include "shared.h"
+#include "names.h"
 #include "xalloc.h"
 
 char *backend_name(const cJSON *ecp)
@@ -20,13 +21,13 @@ char *backend_name(const cJSON *ecp)
  * ConfigMap item's path), from the one full path PGSSLROOTCERT names. */
 static char *ca_dir(void)
 {
-    const char *p = shared_defaults.database_ca_path, *slash = strrchr(p, '/');
+    const char *p = contract_env_get(CONTRACT_ENV_PGSSLROOTCERT)->def, *slash = strrchr(p, '/');
     return xstrndup(p, (size_t)(slash - p));
 }
 
 static const char *ca_file(void)
 {
-    return strrchr(shared_defaults.database_ca_path, '/') + 1;
+    return strrchr(contract_env_get(CONTRACT_ENV_PGSSLROOTCERT)->def, '/') + 1;
 }
 
 static cJSON *labels(const cJSON *ecp, bool selector_only)
@@ -71,13 +72,6 @@ static void env_value(cJSON *env, const char *name, const char *value)
     cJSON_AddItemToArray(env, e);
 }
 
-static void env_int(cJSON *env, const char *name, long long v)
-{
-    char text[32];
-    snprintf(text, sizeof text, "%lld", v);
-    env_value(env, name, text);
-}
-
 /* A Secret reference keeps the value out of the Deployment: only the
  * kubelet reads it. */
 static void env_secret(cJSON *env, const char *name, const cJSON *ref)
@@ -89,6 +83,46 @@ static void env_secret(cJSON *env, const char *name, const cJSON *ref)
     cJSON_AddStringToObject(sk, "name", jpath_str(ref, "name", ""));
     cJSON_AddStringToObject(sk, "key", jpath_str(ref, "key", ""));
     cJSON_AddItemToArray(env, e);
+}
+
+/* The value of a variable the resource sets: its field, or the default. */
+static void env_from_spec(cJSON *env, const contract_env *v, const cJSON *spec)
+{
+    if (v->type != CONTRACT_INT && v->type != CONTRACT_BYTES) {
+        env_value(env, v->name, jpath_str(spec, v->spec, v->def));
+        return;
+    }
+    char text[32];
+    snprintf(text, sizeof text, "%lld", jpath_int(spec, v->spec, strtoll(v->def, NULL, 10)));
+    env_value(env, v->name, text);
+}
+
+/* The backend's environment, in the contract's order, each variable from
+ * where the contract says it comes. */
+static cJSON *container_env(const cJSON *spec)
+{
+    cJSON *env = cJSON_CreateArray();
+    for (size_t i = 0; i < CONTRACT_ENV_COUNT; i++) {
+        const contract_env *v = contract_env_get((contract_env_id)i);
+        const cJSON *field = v->spec ? jpath_get(spec, v->spec) : NULL;
+        switch (v->from) {
+        case CONTRACT_FROM_SECRET:
+            if (field || v->required)
+                env_secret(env, v->name, field);
+            break;
+        case CONTRACT_FROM_SPEC:
+            env_from_spec(env, v, spec);
+            break;
+        case CONTRACT_FROM_DEFAULT:
+            env_value(env, v->name, v->def);
+            break;
+        case CONTRACT_WHEN_SPEC:
+            if (field)
+                env_value(env, v->name, v->def);
+            break;
+        }
+    }
+    return env;
 }
 
 static cJSON *probe(const char *path, int period, int failures)
@@ -111,39 +145,16 @@ static cJSON *container(const cJSON *ecp)
     cJSON_AddStringToObject(c, "name", "backend");
     cJSON_AddStringToObject(c, "image", jpath_str(spec, "backend.image", ""));
     cJSON *cmd = cJSON_AddArrayToObject(c, "command");
-    cJSON_AddItemToArray(cmd, cJSON_CreateString(shared_defaults.backend_binary));
+    cJSON_AddItemToArray(cmd, cJSON_CreateString(contract.backend_binary));
     cJSON_AddItemToArray(cmd, cJSON_CreateString("serve"));
 
-    cJSON *env = cJSON_AddArrayToObject(c, "env");
-    env_secret(env, "EXO_DATABASE_DSN", jpath_get(spec, "database.dsnSecretRef"));
-    env_secret(env, "EXO_ENCRYPTION_KEY", jpath_get(spec, "encryption.keySecretRef"));
-    const cJSON *token = jpath_get(spec, "api.bootstrapTokenSecretRef");
-    if (token)
-        env_secret(env, "EXO_BOOTSTRAP_TOKEN", token);
-    char addr[16];
-    snprintf(addr, sizeof addr, ":%d", shared_defaults.backend_port);
-    env_value(env, "EXO_HTTP_ADDR", addr);
-    env_value(env, "EXO_CAST_STORAGE_DIR", shared_defaults.cast_dir);
-    env_int(env, "EXO_CAST_MAX_BYTES",
-            jpath_int(spec, "casts.maxBytes", shared_defaults.cast_max_bytes));
-    env_int(env, "EXO_DB_MAX_OPEN_CONNS",
-            jpath_int(spec, "database.maxOpenConns", shared_defaults.max_open_conns));
-    env_int(env, "EXO_DB_MAX_IDLE_CONNS",
-            jpath_int(spec, "database.maxIdleConns", shared_defaults.max_idle_conns));
-    env_int(env, "EXO_RETENTION_DAYS", jpath_int(spec, "retention.defaultDays", 90));
-    env_int(env, "EXO_PARTITION_PREMAKE",
-            jpath_int(spec, "retention.premakeMonths", shared_defaults.premake_months));
-    env_value(
-        env, "EXO_MAINTENANCE_INTERVAL",
-        jpath_str(spec, "retention.maintenanceInterval", shared_defaults.maintenance_interval));
+    cJSON_AddItemToObject(c, "env", container_env(spec));
     bool ca = jpath_get(spec, "database.caConfigMapRef") != NULL;
-    if (ca)
-        env_value(env, "PGSSLROOTCERT", shared_defaults.database_ca_path);
 
     cJSON *ports = cJSON_AddArrayToObject(c, "ports");
     cJSON *port = cJSON_CreateObject();
     cJSON_AddStringToObject(port, "name", "http");
-    cJSON_AddNumberToObject(port, "containerPort", shared_defaults.backend_port);
+    cJSON_AddNumberToObject(port, "containerPort", contract_backend_port());
     cJSON_AddStringToObject(port, "protocol", "TCP");
     cJSON_AddItemToArray(ports, port);
 
@@ -168,7 +179,7 @@ static cJSON *container(const cJSON *ecp)
     cJSON *mounts = cJSON_AddArrayToObject(c, "volumeMounts");
     cJSON *m = cJSON_CreateObject();
     cJSON_AddStringToObject(m, "name", "casts");
-    cJSON_AddStringToObject(m, "mountPath", shared_defaults.cast_dir);
+    cJSON_AddStringToObject(m, "mountPath", contract_env_get(CONTRACT_ENV_CAST_STORAGE_DIR)->def);
     cJSON_AddItemToArray(mounts, m);
     /* The root filesystem is read-only; temporary files go here. */
     m = cJSON_CreateObject();
@@ -253,9 +264,9 @@ cJSON *backend_deployment(const cJSON *ecp, const backend_inputs *in)
     /* Pod Security Standard "restricted". */
     cJSON *psc = cJSON_AddObjectToObject(pod, "securityContext");
     cJSON_AddTrueToObject(psc, "runAsNonRoot");
-    cJSON_AddNumberToObject(psc, "runAsUser", shared_defaults.backend_uid);
-    cJSON_AddNumberToObject(psc, "runAsGroup", shared_defaults.backend_uid);
-    cJSON_AddNumberToObject(psc, "fsGroup", shared_defaults.backend_uid);
+    cJSON_AddNumberToObject(psc, "runAsUser", contract.backend_uid);
+    cJSON_AddNumberToObject(psc, "runAsGroup", contract.backend_uid);
+    cJSON_AddNumberToObject(psc, "fsGroup", contract.backend_uid);
     cJSON *seccomp = cJSON_AddObjectToObject(psc, "seccompProfile");
     cJSON_AddStringToObject(seccomp, "type", "RuntimeDefault");
     cJSON *containers = cJSON_AddArrayToObject(pod, "containers");
@@ -280,7 +291,7 @@ cJSON *backend_service(const cJSON *ecp)
     cJSON_AddStringToObject(p, "name", "http");
     /* port == targetPort: the sandbox's kubelet resolves Service names to
      * pod IPs without port translation. */
-    cJSON_AddNumberToObject(p, "port", shared_defaults.backend_port);
+    cJSON_AddNumberToObject(p, "port", contract_backend_port());
     cJSON_AddStringToObject(p, "targetPort", "http");
     cJSON_AddStringToObject(p, "protocol", "TCP");
     cJSON_AddItemToArray(ports, p);

@@ -12,10 +12,12 @@
 
 #include <cjson/cJSON.h>
 
-/* Paths, ids and ports of the backend's image and pod come from
- * installer/shared.c (shared_defaults), the one place the renderings read
- * them from too. */
-#define FIELD_MANAGER "exo-controller"
+#include "names.h"
+
+/* Paths, ids and ports of the backend's image and pod, and its
+ * environment, come from contract/ (names.h, backend_env.h), the one place
+ * the backend and the renderings read them from too. */
+#define FIELD_MANAGER (contract.controller_field_manager)
 /* Pod template annotation: SHA-256 over the referenced Secrets' and CA
  * ConfigMap's data, so that a change to either rolls the pods. */
 #define CHECKSUM_ANNOTATION "exo.dev/config-checksum"

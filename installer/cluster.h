@@ -8,9 +8,10 @@
 #include "err.h"
 #include "kube_client.h"
 #include "kube_config.h"
+#include "names.h"
 
-/* The field manager of everything exo-install applies. */
-#define CLUSTER_FIELD_MANAGER "exo-install"
+/* The field manager of everything exo-install applies (contract/names.c). */
+#define CLUSTER_FIELD_MANAGER (contract.installer_field_manager)
 
 typedef struct {
     const char *kubeconfig;

@@ -9,6 +9,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 
+#include "backend_env.h"
 #include "buf.h"
 #include "cluster.h"
 #include "dsn.h"
@@ -18,6 +19,8 @@
 #include "xalloc.h"
 
 #define MAX_REPLICAS 100
+/* The backend's bound on EXO_RETENTION_DAYS (contract/backend_env.c),
+ * spelled here for the help text; test_install_rules checks they agree. */
 #define MAX_RETENTION_DAYS 36500
 #define MAX_CA_BYTES (1024 * 1024)
 #define STR(x) #x
@@ -368,7 +371,9 @@ static int take(flags *f, flag_id id, const char *arg, exo_err *err)
     case FLAG_REPLICAS:
         return parse_int("--backend-replicas", arg, 0, MAX_REPLICAS, &o->backend_replicas, err);
     case FLAG_RETENTION:
-        return parse_int("--retention-days", arg, 1, MAX_RETENTION_DAYS, &o->retention_days, err);
+        return parse_int("--retention-days", arg, 1,
+                         (int)contract_env_get(CONTRACT_ENV_RETENTION_DAYS)->max,
+                         &o->retention_days, err);
     case FLAG_INCLUDE_SECRETS:
         o->include_secrets = true;
         return 0;

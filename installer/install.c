@@ -7,10 +7,12 @@
 #include <openssl/crypto.h>
 
 #include "applyset.h"
+#include "backend_env.h"
 #include "base64.h"
 #include "buf.h"
 #include "dbcheck.h"
 #include "dsn.h"
+#include "names.h"
 #include "preflight.h"
 #include "readiness.h"
 #include "render.h"
@@ -19,10 +21,11 @@
 /* The Secrets the rendering generates, and the one derived from a flag or
  * from another Secret: generated ones are created once and never touched
  * again; exo-database follows --db-dsn, or the kept Postgres password. */
-#define SECRET_POSTGRES "exo-postgres"
-#define SECRET_DATABASE "exo-database"
-#define SECRET_ENCRYPTION "exo-encryption"
-#define SECRET_BOOTSTRAP "exo-bootstrap"
+#define SECRET_POSTGRES (contract.postgres_secret)
+#define SECRET_DATABASE (contract_env_get(CONTRACT_ENV_DATABASE_DSN)->secret)
+#define SECRET_DATABASE_KEY (contract_env_get(CONTRACT_ENV_DATABASE_DSN)->key)
+#define SECRET_ENCRYPTION (contract_env_get(CONTRACT_ENV_ENCRYPTION_KEY)->secret)
+#define SECRET_BOOTSTRAP (contract_env_get(CONTRACT_ENV_BOOTSTRAP_TOKEN)->secret)
 
 typedef struct {
     kube_client *c;
@@ -86,8 +89,8 @@ static void remember(install *in, const cJSON *obj)
 
 static int read_secrets(install *in, exo_err *err)
 {
-    static const char *const names[] = {SECRET_POSTGRES, SECRET_DATABASE, SECRET_ENCRYPTION,
-                                        SECRET_BOOTSTRAP};
+    const char *const names[] = {SECRET_POSTGRES, SECRET_DATABASE, SECRET_ENCRYPTION,
+                                 SECRET_BOOTSTRAP};
     in->secrets = cJSON_CreateObject();
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         cJSON *s = NULL;
@@ -122,10 +125,10 @@ static char *secret_value(const install *in, const char *name, const char *key)
  * the bundled server. Caller frees. */
 static char *kept_postgres_password(const install *in)
 {
-    char *pw = secret_value(in, SECRET_POSTGRES, "password");
+    char *pw = secret_value(in, SECRET_POSTGRES, contract.postgres_secret_key);
     if (pw)
         return pw;
-    char *text = secret_value(in, SECRET_DATABASE, "dsn");
+    char *text = secret_value(in, SECRET_DATABASE, SECRET_DATABASE_KEY);
     dsn *d = NULL;
     if (text && dsn_parse(&d, text, NULL) == 0) {
         buf host = BUF_INIT;
@@ -187,8 +190,10 @@ static int apply_secret(install *in, const kube_resource *r, cJSON *doc, exo_err
     /* The one Secret whose value follows the flags: the DSN. The others
      * hold generated keys and passwords and are never overwritten. */
     if (strcmp(name, SECRET_DATABASE) == 0) {
-        const char *want = str_at(cJSON_GetObjectItemCaseSensitive(doc, "data"), "dsn", NULL);
-        const char *have = str_at(cJSON_GetObjectItemCaseSensitive(live, "data"), "dsn", NULL);
+        const char *want =
+            str_at(cJSON_GetObjectItemCaseSensitive(doc, "data"), SECRET_DATABASE_KEY, NULL);
+        const char *have =
+            str_at(cJSON_GetObjectItemCaseSensitive(live, "data"), SECRET_DATABASE_KEY, NULL);
         if (want && (!have || strcmp(want, have) != 0)) {
             if (kube_apply(in->c, r, in->ns, doc, CLUSTER_FIELD_MANAGER, KUBE_FORCE, NULL, err) < 0)
                 return err_prefix(err, "updating Secret %s/%s", in->ns, name);

@@ -6,10 +6,12 @@
 
 #include <openssl/rand.h>
 
+#include "backend_env.h"
 #include "base64.h"
 #include "buf.h"
 #include "dsn.h"
 #include "embedded.h"
+#include "names.h"
 #include "template.h"
 #include "validate.h"
 #include "version.h"
@@ -17,8 +19,6 @@
 #include "yamljson.h"
 
 #define INSTANCE "exo"
-#define DATABASE_CA_CONFIGMAP "exo-database-ca"
-#define DATABASE_CA_KEY "ca.crt"
 
 /* What an object needs to be rendered; an object is rendered when the
  * options provide all of it. */
@@ -70,8 +70,7 @@ void render_opts_init(render_opts *o)
     o->backend_image = render_default_image("exo-backend");
     o->controller_image = render_default_image("exo-controller");
     o->backend_replicas = 1;
-    o->retention_days = 90;
-    o->shared = shared_defaults;
+    o->retention_days = (int)contract_env_default_number(CONTRACT_ENV_RETENTION_DAYS);
 }
 
 /* n random bytes, base64-encoded with the characters a DSN or URL would need
@@ -95,11 +94,22 @@ char *render_random_token(size_t n, bool url_safe)
     return s;
 }
 
-static void add_base64(cJSON *vars, const char *name, const char *value)
+/* vars.<name> = {key: base64 of value}: a Secret's data, under the key
+ * the contract gives it. */
+static void add_secret_data(cJSON *vars, const char *name, const char *key, const char *value)
 {
     char *b64 = base64_encode(value, strlen(value));
-    cJSON_AddStringToObject(vars, name, b64);
+    cJSON_AddStringToObject(cJSON_AddObjectToObject(vars, name), key, b64);
     free(b64);
+}
+
+static void add_env_secret(cJSON *vars, contract_env_id id, const char *value)
+{
+    const contract_env *v = contract_env_get(id);
+    buf name = BUF_INIT;
+    buf_printf(&name, "%sData", v->var);
+    add_secret_data(vars, name.ptr, v->key, value);
+    buf_free(&name);
 }
 
 /* Secret values: generated with --include-secrets, the DSN also when given. */
@@ -109,36 +119,36 @@ static void add_secret_vars(cJSON *vars, const render_opts *o)
     buf conninfo = BUF_INIT;
     if (o->include_secrets) {
         char *token = render_random_token(32, true);
-        add_base64(vars, "bootstrapTokenBase64", token);
+        add_env_secret(vars, CONTRACT_ENV_BOOTSTRAP_TOKEN, token);
         OPENSSL_cleanse(token, strlen(token));
         free(token);
         char *key = render_random_token(32, false);
-        add_base64(vars, "encryptionKeyBase64", key);
+        add_env_secret(vars, CONTRACT_ENV_ENCRYPTION_KEY, key);
         OPENSSL_cleanse(key, strlen(key));
         free(key);
     }
     if (o->bundled_postgres && o->include_secrets) {
         password = o->postgres_password ? xstrdup(o->postgres_password)
                                         : render_random_token(24, true);
-        add_base64(vars, "postgresPasswordBase64", password);
+        add_secret_data(vars, "postgresSecretData", contract.postgres_secret_key, password);
         buf host = BUF_INIT;
         buf_printf(&host, "exo-postgres.%s.svc", o->namespace_);
         char port[16];
-        snprintf(port, sizeof port, "%d", o->shared.postgres_port);
+        snprintf(port, sizeof port, "%d", contract.postgres_port);
         dsn_append_keyword(&conninfo, "host", host.ptr);
         dsn_append_keyword(&conninfo, "port", port);
-        dsn_append_keyword(&conninfo, "user", o->shared.postgres_user);
+        dsn_append_keyword(&conninfo, "user", contract.postgres_user);
         dsn_append_keyword(&conninfo, "password", password);
-        dsn_append_keyword(&conninfo, "dbname", o->shared.postgres_db);
+        dsn_append_keyword(&conninfo, "dbname", contract.postgres_db);
         /* In-cluster traffic to the bundled trial database; managed
          * databases are where TLS verification matters. */
         dsn_append_keyword(&conninfo, "sslmode", "disable");
         buf_free(&host);
-        add_base64(vars, "databaseDSNBase64", conninfo.ptr);
+        add_env_secret(vars, CONTRACT_ENV_DATABASE_DSN, conninfo.ptr);
         OPENSSL_cleanse(password, strlen(password));
         OPENSSL_cleanse(conninfo.ptr, conninfo.len);
     } else if (!o->bundled_postgres) {
-        add_base64(vars, "databaseDSNBase64", o->db_dsn);
+        add_env_secret(vars, CONTRACT_ENV_DATABASE_DSN, o->db_dsn);
     }
     free(password);
     buf_free(&conninfo);
@@ -149,30 +159,17 @@ cJSON *render_vars(const render_opts *o, bool with_secrets)
     cJSON *v = cJSON_CreateObject();
     cJSON_AddStringToObject(v, "namespace", o->namespace_);
     cJSON_AddStringToObject(v, "instance", INSTANCE);
-    const shared_values *sh = &o->shared;
-    cJSON_AddStringToObject(v, "postgresImage", sh->postgres_image);
-    cJSON_AddStringToObject(v, "postgresUser", sh->postgres_user);
-    cJSON_AddStringToObject(v, "postgresDB", sh->postgres_db);
-    cJSON_AddNumberToObject(v, "postgresUID", sh->postgres_uid);
-    cJSON_AddNumberToObject(v, "postgresPort", sh->postgres_port);
-    cJSON_AddStringToObject(v, "pgDataMount", sh->pgdata_mount);
-    cJSON_AddStringToObject(v, "pgData", sh->pgdata);
-    cJSON_AddNumberToObject(v, "backendUID", sh->backend_uid);
-    cJSON_AddNumberToObject(v, "backendPort", sh->backend_port);
-    cJSON_AddStringToObject(v, "castDir", sh->cast_dir);
-    cJSON_AddNumberToObject(v, "castMaxBytes", (double)sh->cast_max_bytes);
-    cJSON_AddNumberToObject(v, "maxOpenConns", sh->max_open_conns);
-    cJSON_AddNumberToObject(v, "maxIdleConns", sh->max_idle_conns);
-    cJSON_AddNumberToObject(v, "premakeMonths", sh->premake_months);
-    cJSON_AddStringToObject(v, "maintenanceInterval", sh->maintenance_interval);
-    cJSON_AddStringToObject(v, "databaseCAPath", sh->database_ca_path);
-    cJSON_AddStringToObject(v, "backendBinary", sh->backend_binary);
+    contract_names_vars(v);
+    contract_env_vars(v);
+    /* --retention-days sets the value rendered, not the contract's default
+     * (the CRD's, retentionDaysDefault). */
+    cJSON_ReplaceItemInObjectCaseSensitive(v, "retentionDays",
+                                           cJSON_CreateNumber(o->retention_days));
     cJSON_AddStringToObject(v, "backendImage", o->backend_image);
     cJSON_AddStringToObject(v, "controllerImage", o->controller_image);
     cJSON_AddStringToObject(v, "controllerImagePullPolicy",
                             validate_default_pull_policy(o->controller_image));
     cJSON_AddNumberToObject(v, "backendReplicas", o->backend_replicas);
-    cJSON_AddNumberToObject(v, "retentionDays", o->retention_days);
     cJSON_AddStringToObject(v, "castStorageSize", o->cast_storage_size);
     cJSON_AddStringToObject(v, "postgresStorageSize", o->postgres_storage_size);
     cJSON_AddStringToObject(v, "castAccessMode", o->cast_access_mode);
@@ -181,8 +178,8 @@ cJSON *render_vars(const render_opts *o, bool with_secrets)
     if (o->db_ca_pem) {
         cJSON_AddStringToObject(v, "databaseCA", o->db_ca_pem);
         cJSON *ref = cJSON_AddObjectToObject(v, "databaseCARef");
-        cJSON_AddStringToObject(ref, "name", DATABASE_CA_CONFIGMAP);
-        cJSON_AddStringToObject(ref, "key", DATABASE_CA_KEY);
+        cJSON_AddStringToObject(ref, "name", contract.database_ca_configmap);
+        cJSON_AddStringToObject(ref, "key", contract.database_ca_key);
     }
     if (with_secrets)
         add_secret_vars(v, o);
@@ -208,7 +205,8 @@ static void set_labels(cJSON *metadata)
     if (cJSON_IsString(component))
         cJSON_AddStringToObject(labels, "app.kubernetes.io/component", component->valuestring);
     cJSON_AddStringToObject(labels, "app.kubernetes.io/part-of", "exo");
-    cJSON_AddStringToObject(labels, "app.kubernetes.io/managed-by", "exo-install");
+    cJSON_AddStringToObject(labels, "app.kubernetes.io/managed-by",
+                            contract.installer_field_manager);
     for (cJSON *l = old ? old->child : NULL; l; l = l->next)
         if (!cJSON_GetObjectItemCaseSensitive(labels, l->string))
             cJSON_AddItemToObject(labels, l->string, cJSON_Duplicate(l, true));

@@ -9,7 +9,6 @@
 #include <cjson/cJSON.h>
 
 #include "err.h"
-#include "shared.h"
 
 typedef struct {
     const char *namespace_;
@@ -29,7 +28,6 @@ typedef struct {
      * fresh one: install passes the one a Secret already holds, so that the
      * DSN matches the database it initialised. */
     const char *postgres_password;
-    shared_values shared; /* what the Compose file shares with the manifests */
 } render_opts;
 
 /* Defaults, as --help lists them. Strings are static. */
@@ -39,8 +37,9 @@ void render_opts_init(render_opts *o);
  * this build's version; static storage. */
 const char *render_default_image(const char *component);
 
-/* The placeholder values both renderings fill their templates with
- * (caller frees with cJSON_Delete). With_secrets adds the Secret data of
+/* The placeholder values both renderings fill their templates with: the
+ * contract's (contract/: names, the backend's environment) and the
+ * options' (caller frees with cJSON_Delete). With_secrets adds the Secret data of
  * the Kubernetes rendering (generated with include_secrets). */
 cJSON *render_vars(const render_opts *o, bool with_secrets);
 

@@ -10,7 +10,9 @@
 
 #include <openssl/crypto.h>
 
+#include "backend_env.h"
 #include "buf.h"
+#include "names.h"
 #include "render_output.h"
 #include "yamljson.h"
 
@@ -38,7 +40,7 @@ static void add_compose_vars(cJSON *v, const render_opts *o, const char *publish
     if (o->bundled_postgres) {
         /* The service name is the host; the password comes from .env. */
         buf_printf(&b, "host=postgres port=%d user=%s dbname=%s sslmode=disable password=${%s}",
-                   o->shared.postgres_port, o->shared.postgres_user, o->shared.postgres_db,
+                   contract.postgres_port, contract.postgres_user, contract.postgres_db,
                    ENV_PASSWORD);
     } else {
         required(&b, ENV_DSN);
@@ -52,10 +54,11 @@ static void add_compose_vars(cJSON *v, const render_opts *o, const char *publish
     cJSON_AddStringToObject(v, "composeBootstrapToken", b.ptr);
     cJSON_AddStringToObject(v, "composePublish", publish);
     if (o->db_ca_pem) {
+        const char *ca = contract_env_get(CONTRACT_ENV_PGSSLROOTCERT)->def;
         buf_clear(&b);
-        buf_printf(&b, "./%s:%s:ro", COMPOSE_CA_FILE, o->shared.database_ca_path);
+        buf_printf(&b, "./%s:%s:ro", COMPOSE_CA_FILE, ca);
         cJSON_AddStringToObject(v, "composeCAVolume", b.ptr);
-        cJSON_AddStringToObject(v, "composeCAPath", o->shared.database_ca_path);
+        cJSON_AddStringToObject(v, "composeCAPath", ca);
     }
     buf_free(&b);
 }

@@ -1,6 +1,6 @@
 /* `exo-install render --format compose`: the same stack as the bundled
  * Kubernetes install, as a Docker Compose file, from the same options and
- * the same shared values (shared.h). Secrets are not in the file: it
+ * the same contract (contract/). Secrets are not in the file: it
  * interpolates them from a .env file beside it, which --include-secrets
  * writes once and never overwrites. */
 #ifndef EXO_RENDER_COMPOSE_H

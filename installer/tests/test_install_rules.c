@@ -4,14 +4,17 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
 
 #include "applyset.h"
+#include "backend_env.h"
 #include "buf.h"
 #include "cluster.h"
+#include "flags.h"
 #include "preflight.h"
 #include "readiness.h"
 
@@ -36,6 +39,26 @@ static void test_durations(void **state)
         if (cluster_parse_duration(bad[i], &ms) == 0)
             fail_msg("\"%s\" was accepted as %ld ms", bad[i], ms);
     }
+}
+
+/* --retention-days' help spells the backend's bound; the parser reads it
+ * from the contract. They must agree. */
+static void test_retention_help_says_the_contracts_bound(void **state)
+{
+    (void)state;
+    char *text = NULL;
+    size_t len = 0;
+    FILE *out = open_memstream(&text, &len);
+    flags f;
+    flags_init(&f, FLAGS_RENDER);
+    flags_usage(out, &f, "", "");
+    flags_free(&f);
+    fclose(out);
+    char want[32];
+    snprintf(want, sizeof want, "1 to %lld", (long long)contract_env_get(CONTRACT_ENV_RETENTION_DAYS)->max);
+    if (!strstr(text, want))
+        fail_msg("render --help lacks \"%s\"", want);
+    free(text);
 }
 
 static void test_applyset_id_is_kubectls(void **state)
@@ -164,6 +187,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_retention_help_says_the_contracts_bound),
         cmocka_unit_test(test_applyset_id_is_kubectls),
         cmocka_unit_test(test_group_kinds_merge_sorted_without_cluster_scoped),
         cmocka_unit_test(test_readiness_rules),

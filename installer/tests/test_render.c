@@ -11,8 +11,10 @@
 
 #include <cmocka.h>
 
+#include "backend_env.h"
 #include "base64.h"
 #include "buf.h"
+#include "names.h"
 #include "render.h"
 #include "render_compose.h"
 #include "render_output.h"
@@ -365,34 +367,58 @@ static void test_options_reach_the_objects(void **state)
     cJSON_Delete(docs);
 }
 
-/* The manifests and the Compose file read the shared values from one
- * place: change one and both follow. */
-static void test_a_shared_value_changes_both_renderings(void **state)
+/* The templates name the backend's variables and the resource's fields;
+ * the contract (contract/backend_env.c) lists them. A variable added there
+ * must reach both renderings. */
+static void test_renderings_carry_every_variable_of_the_contract(void **state)
 {
     (void)state;
     render_opts o;
     render_opts_init(&o);
-    o.shared.postgres_image = "registry.example.com/postgres:16.9-alpine";
-    o.shared.pgdata = "/var/lib/postgresql/data/cluster";
-    o.shared.backend_port = 9090;
+    o.bundled_postgres = false;
+    o.db_dsn = "host=db.example.com";
+    o.db_ca_pem = "-----BEGIN CERTIFICATE-----\n";
     cJSON *docs = render(&o), *compose = NULL;
     exo_err err = EXO_ERR_INIT;
-    assert_int_equal(render_compose(&compose, &o, "127.0.0.1:9090", &err), 0);
-    buf k8s = BUF_INIT, c = BUF_INIT;
-    assert_int_equal(yamljson_emit_stream(&k8s, docs, NULL), 0);
-    assert_int_equal(yamljson_emit(&c, compose, NULL), 0);
-    const char *want[] = {"registry.example.com/postgres:16.9-alpine",
-                          "/var/lib/postgresql/data/cluster"};
-    for (size_t i = 0; i < 2; i++) {
-        if (!strstr(k8s.ptr, want[i]) || !strstr(c.ptr, want[i]))
-            fail_msg("%s is not in both renderings", want[i]);
+    assert_int_equal(render_compose(&compose, &o, "127.0.0.1:8080", &err), 0);
+    const cJSON *env = at(compose, "services.backend.environment");
+    const cJSON *ecp = find(docs, "ExoControlPlane", "exo");
+    const cJSON *spec = at(ecp, "spec");
+    for (int i = 0; i < CONTRACT_ENV_COUNT; i++) {
+        const contract_env *v = contract_env_get((contract_env_id)i);
+        if (!cJSON_GetObjectItemCaseSensitive(env, v->name))
+            fail_msg("the Compose file does not set %s", v->name);
+        if (v->spec && !at(spec, v->spec))
+            fail_msg("the ExoControlPlane has no spec.%s", v->spec);
+        if (v->secret) {
+            assert_string_equal(str(at(spec, v->spec), "name"), v->secret);
+            assert_string_equal(str(at(spec, v->spec), "key"), v->key);
+        }
     }
-    assert_non_null(strstr(c.ptr, "EXO_HTTP_ADDR: :9090"));
-    assert_null(strstr(k8s.ptr, "postgres:16-alpine"));
-    assert_null(strstr(c.ptr, "postgres:16-alpine"));
-    buf_free(&k8s);
-    buf_free(&c);
+    assert_int_equal(cJSON_GetArraySize(env), CONTRACT_ENV_COUNT);
     cJSON_Delete(compose);
+    cJSON_Delete(docs);
+}
+
+/* Each Secret the installer writes is the one, under the key, that the
+ * resource points the backend at. */
+static void test_secrets_are_named_and_keyed_by_the_contract(void **state)
+{
+    (void)state;
+    render_opts o;
+    render_opts_init(&o);
+    o.include_secrets = true;
+    cJSON *docs = render(&o);
+    contract_env_id ids[] = {CONTRACT_ENV_DATABASE_DSN, CONTRACT_ENV_ENCRYPTION_KEY,
+                             CONTRACT_ENV_BOOTSTRAP_TOKEN};
+    for (size_t i = 0; i < sizeof ids / sizeof ids[0]; i++) {
+        const contract_env *v = contract_env_get(ids[i]);
+        char *value = secret_value(docs, v->secret, v->key);
+        assert_true(strlen(value) > 0);
+        free(value);
+    }
+    char *pw = secret_value(docs, contract.postgres_secret, contract.postgres_secret_key);
+    free(pw);
     cJSON_Delete(docs);
 }
 
@@ -419,7 +445,8 @@ int main(void)
         cmocka_unit_test(test_every_object_and_pod_carries_the_standard_labels),
         cmocka_unit_test(test_every_pod_meets_pod_security_restricted),
         cmocka_unit_test(test_options_reach_the_objects),
-        cmocka_unit_test(test_a_shared_value_changes_both_renderings),
+        cmocka_unit_test(test_renderings_carry_every_variable_of_the_contract),
+        cmocka_unit_test(test_secrets_are_named_and_keyed_by_the_contract),
         cmocka_unit_test(test_file_names_keep_apply_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -33,9 +33,17 @@ def ignore():
 
 
 def shared_value(field):
-    m = re.search(r"\." + field + r"\s*=\s*(\"([^\"]*)\"|(\d+))", (ROOT / "installer/shared.c").read_text())
-    assert m, f"installer/shared.c has no .{field}"
+    """A value of contract/names.c (`.backend_uid = 65532`)."""
+    m = re.search(r"\." + field + r"\s*=\s*(\"([^\"]*)\"|(\d+))", (ROOT / "contract/names.c").read_text())
+    assert m, f"contract/names.c has no .{field}"
     return m.group(2) if m.group(2) is not None else int(m.group(3))
+
+
+def env_default(name):
+    """The default of a backend variable in contract/backend_env.c."""
+    m = re.search(r'"' + name + r'"[^}]*\.def = "([^"]*)"', (ROOT / "contract/backend_env.c").read_text())
+    assert m, f"contract/backend_env.c has no default for {name}"
+    return m.group(1)
 
 
 def project_version():
@@ -200,7 +208,7 @@ def test_entrypoint_is_the_binary_in_exec_form(stages, target):
 def test_backend_binary_and_casts_dir_match_what_the_pods_expect(stages):
     assert exec_form(last(stages, "exo-backend", "ENTRYPOINT"))[0] == shared_value("backend_binary")
     assert exec_form(last(stages, "exo-backend", "CMD")) == ["serve"]
-    cast_dir = shared_value("cast_dir")
+    cast_dir = env_default("EXO_CAST_STORAGE_DIR")
     run = " ".join(i.args for i in stages["exo-backend"].instructions if i.cmd == "RUN")
     assert f"mkdir -p {cast_dir}" in run
     assert re.search(r"chown -R 65532:65532 (/var/lib/exo|" + re.escape(cast_dir) + ")", run)
