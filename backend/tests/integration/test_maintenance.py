@@ -233,9 +233,10 @@ def test_a_pass_longer_than_its_lease_renews_it(db):
         second = json.loads(db.run("maintain", "--now", "2027-09-10T00:00:00Z").stdout)
         assert second["skipped"] is True
         assert p.poll() is None
+    # (Whether the held lock made it retry depends on when the body let go:
+    # that is test_a_busy_table_is_retried_not_waited_on's to assert.)
     assert p.returncode == 0, p.errs
-    out = json.loads(p.out)
-    assert out["lock_retries"] >= 1 and out["partitions_created"] > 0
+    assert json.loads(p.out)["partitions_created"] > 0
     assert lease_row(db) is None
 
 
