@@ -2,15 +2,16 @@
  * directory (EXO_CAST_STORAGE_DIR): `<id>.cast` for a session id.
  *
  * An upload streams into a temporary file `.<id>.cast.<random>.tmp` in the
- * same directory, validated line by line as the chunks arrive, and is
+ * same directory, judged line by line as the chunks arrive (by the asciicast
+ * validator of cast_validate.h, before any of a chunk is written), and is
  * renamed over `<id>.cast` only when complete and fsynced. So the final file
  * is always the old complete recording or the new complete one; a crash
  * leaves at most a temporary, which casts_sweep_temporaries() removes.
  *
  * File names are built only from the decimal form of a positive session id
  * and an absolute directory, so no identifier can name a path outside it.
- * Memory is bounded: a writer holds at most one partial line of at most
- * CASTS_MAX_LINE bytes. */
+ * Memory is bounded: beside its paths, a writer holds only its validator's
+ * partial line, at most CAST_VALIDATE_MAX_LINE bytes. */
 #ifndef EXO_CASTS_H
 #define EXO_CASTS_H
 
@@ -24,9 +25,6 @@
 #define CASTS_TOO_LARGE (-2)
 /* casts_open_read(): no recording for that session (HTTP 404). */
 #define CASTS_NOT_FOUND (-3)
-
-/* The longest line accepted, newline excluded. */
-#define CASTS_MAX_LINE (1024 * 1024)
 
 typedef struct casts_writer casts_writer;
 

@@ -35,10 +35,19 @@
 
 enum { INF_ECP, INF_DEPLOY, INF_SVC, INF_SECRET, INF_CM, INF_PVC, INF_N };
 
+/* What the loop keeps from one pass to the next. */
 typedef struct {
+    const options *o;
+    kube_client *kc;
+    health *h;
+    leader *l; /* NULL without leader election */
     queue *q;
     informer *inf[INF_N];
-    long now_ms;
+    reconciler r;
+    long now_ms;      /* the time of the current pass */
+    bool synced;      /* every informer has listed once */
+    long next_renew;  /* when to renew the Lease */
+    long next_resync; /* when to enqueue every ExoControlPlane again */
 } ctl;
 
 typedef struct {
@@ -153,9 +162,11 @@ static void install_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
-/* l may be NULL (no leader election). */
-static void process_queue(ctl *c, reconciler *r, const leader *l)
+/* Reconciles what the queue has due, for at most BUDGET_MS. */
+static void process_queue(ctl *c)
 {
+    reconciler *r = &c->r;
+    const leader *l = c->l;
     long start = mono_ms();
     for (;;) {
         c->now_ms = mono_ms();
@@ -190,64 +201,34 @@ static void process_queue(ctl *c, reconciler *r, const leader *l)
     }
 }
 
-int controller_run(const options *o, kube_config *cfg, const char *ns, const char *identity,
-                   exo_err *err)
+/* A standby's wait: tries the Lease every retry period until it is ours
+ * (returns 1) or a signal asks to stop (returns 0). */
+static int wait_for_lease(ctl *c)
 {
-    int rc = -1;
-    kube_client *kc = NULL;
-    health *h = NULL;
-    leader *l = NULL;
-    ctl c = {0};
-    handler_ctx hctx[INF_N];
-    install_signals();
-    bool stop = false;
-
-    /* Short timeouts and one retry: one loop renews the Lease and
-     * reconciles, so no call may hold it much longer than the renew
-     * deadline; a failed reconcile is retried by the work queue's backoff
-     * instead. */
-    kube_client_opts co = {.user_agent = "exo-controller/" EXO_VERSION,
-                           .timeout_ms = 5000,
-                           .max_retries = 1,
-                           .backoff_max_ms = 1000,
-                           .on_retry = log_retry};
-    if (kube_client_new(&kc, cfg, &co, err) < 0)
-        return -1;
-    if (health_start(&h, o->health_addr, err) < 0)
-        goto out;
-    log_msg(LOG_INFO, "starting", "namespace", ns, "identity", identity, "server",
-            kube_config_server(cfg), "health_addr", o->health_addr, "leader_elect",
-            o->leader_elect ? "true" : "false", NULL);
-
-    if (o->leader_elect) {
-        leader_opts lo = {ns,          "exo-controller",     identity,
-                          o->lease_ms, o->renew_deadline_ms, o->retry_ms};
-        l = leader_new(kc, &lo);
-        /* A standby is ready: it is doing its job, which is to wait. */
-        health_set_ready(h, true);
-        log_msg(LOG_INFO, "waiting for the lease", "lease", "exo-controller", NULL);
-        for (;;) {
-            exo_err e = EXO_ERR_INIT;
-            int got = leader_try(l, mono_ms(), &e);
-            if (got < 0)
-                log_msg(LOG_WARN, "lease: cannot take or renew", "error", err_msg(&e), NULL);
-            err_clear(&e);
-            metrics_leader(got == 1);
-            if (got == 1)
-                break;
-            if (wait_signal(o->retry_ms)) {
-                stop = true;
-                break;
-            }
-        }
-        if (stop) {
-            rc = 0;
-            goto out;
-        }
-        health_set_ready(h, false);
+    /* A standby is ready: it is doing its job, which is to wait. */
+    health_set_ready(c->h, true);
+    log_msg(LOG_INFO, "waiting for the lease", "lease", "exo-controller", NULL);
+    for (;;) {
+        exo_err e = EXO_ERR_INIT;
+        int got = leader_try(c->l, mono_ms(), &e);
+        if (got < 0)
+            log_msg(LOG_WARN, "lease: cannot take or renew", "error", err_msg(&e), NULL);
+        err_clear(&e);
+        metrics_leader(got == 1);
+        if (got == 1)
+            break;
+        if (wait_signal(c->o->retry_ms))
+            return 0;
     }
+    health_set_ready(c->h, false);
+    return 1;
+}
 
-    c.q = queue_new(BACKOFF_BASE_MS, BACKOFF_MAX_MS);
+/* The work queue and one informer per kind the reconciler reads, each
+ * feeding the queue through its handler. hctx must live as long as c. */
+static void start_informers(ctl *c, handler_ctx hctx[INF_N], const char *ns, const char *identity)
+{
+    c->q = queue_new(BACKOFF_BASE_MS, BACKOFF_MAX_MS);
     const char *owned = "app.kubernetes.io/managed-by=exo-controller";
     struct {
         const kube_resource *r;
@@ -264,93 +245,152 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
         [INF_PVC] = {&RES_PVCS, NULL, informer_strip, on_ref, "PersistentVolumeClaim"},
     };
     for (int i = 0; i < INF_N; i++) {
-        hctx[i] = (handler_ctx){&c, spec[i].kind, i};
-        c.inf[i] =
-            informer_new(kc, spec[i].r, ns, spec[i].selector, spec[i].tf, spec[i].fn, &hctx[i]);
+        hctx[i] = (handler_ctx){c, spec[i].kind, i};
+        c->inf[i] =
+            informer_new(c->kc, spec[i].r, ns, spec[i].selector, spec[i].tf, spec[i].fn, &hctx[i]);
     }
-    reconciler r = {
-        .c = kc,
-        .ecps = informer_store(c.inf[INF_ECP]),
+    c->r = (reconciler){
+        .c = c->kc,
+        .ecps = informer_store(c->inf[INF_ECP]),
         .identity = identity,
     };
+}
 
-    bool synced = false;
-    long next_renew = mono_ms() + o->retry_ms, next_resync = 0;
-    while (!stop) {
-        c.now_ms = mono_ms();
-        if (l && leader_lost(l, c.now_ms)) {
-            err_set(err,
-                    "leader election lost: the Lease exo-controller was not renewed within %ld ms",
-                    o->renew_deadline_ms);
+/* The leader's part of a pass: renews the Lease when due. -1 (err set) when
+ * leadership is lost, after which nothing may be written. */
+static int keep_lease(ctl *c, exo_err *err)
+{
+    const options *o = c->o;
+    if (!c->l)
+        return 0;
+    if (leader_lost(c->l, c->now_ms))
+        return err_set(
+            err, "leader election lost: the Lease exo-controller was not renewed within %ld ms",
+            o->renew_deadline_ms);
+    if (c->now_ms < c->next_renew)
+        return 0;
+    exo_err e = EXO_ERR_INIT;
+    int rc = 0;
+    int got = leader_try(c->l, c->now_ms, &e);
+    c->next_renew = c->now_ms + o->retry_ms;
+    if (got == 0) {
+        rc = err_set(err, "leader election lost: another process holds the Lease exo-controller");
+    } else if (got < 0) {
+        log_msg(LOG_WARN, "lease: cannot renew", "error", err_msg(&e), NULL);
+        if (leader_lost(c->l, c->now_ms))
+            rc = err_set(err, "leader election lost: could not renew the Lease within %ld ms: %s",
+                         o->renew_deadline_ms, err_msg(&e));
+    }
+    err_clear(&e);
+    return rc;
+}
+
+/* Polls every watch, and on the pass where the last cache fills, says the
+ * controller is ready and enqueues every ExoControlPlane. */
+static void poll_informers(ctl *c)
+{
+    bool all = true;
+    for (int i = 0; i < INF_N; i++) {
+        exo_err e = EXO_ERR_INIT;
+        if (informer_poll(c->inf[i], c->now_ms, &e) < 0)
+            log_msg(LOG_WARN, "informer", "error", err_msg(&e), NULL);
+        err_clear(&e);
+        all = all && informer_synced(c->inf[i]);
+    }
+    /* Stores are rebuilt on a relist: fetch them each time round. */
+    c->r.ecps = informer_store(c->inf[INF_ECP]);
+    c->r.deployments = informer_store(c->inf[INF_DEPLOY]);
+    c->r.services = informer_store(c->inf[INF_SVC]);
+    c->r.secrets = informer_store(c->inf[INF_SECRET]);
+    c->r.configmaps = informer_store(c->inf[INF_CM]);
+    c->r.pvcs = informer_store(c->inf[INF_PVC]);
+    if (all && !c->synced) {
+        c->synced = true;
+        health_set_ready(c->h, true);
+        log_msg(LOG_INFO, "caches synced", NULL);
+        c->next_resync = c->now_ms + c->o->resync_ms;
+        enqueue_all(c);
+    }
+}
+
+/* One pass of the loop, as redis's serverCron is one pass of its timer:
+ * keeps the Lease, polls the watches, resyncs when due, reconciles what the
+ * queue has due, publishes the gauges. Returns how long the loop may sleep
+ * before the next pass (ms), or -1 (err set) when leadership is lost. */
+static long tick(ctl *c, exo_err *err)
+{
+    c->now_ms = mono_ms();
+    if (keep_lease(c, err) < 0)
+        return -1;
+    poll_informers(c);
+    if (c->synced && c->now_ms >= c->next_resync) {
+        /* Level-triggered safety net: whatever a watch missed. */
+        enqueue_all(c);
+        c->next_resync = c->now_ms + c->o->resync_ms;
+    }
+    /* Nothing is reconciled before every cache is full: a Secret not yet
+     * listed is not a missing Secret. */
+    if (c->synced)
+        process_queue(c);
+    metrics_queue_depth((long)queue_len(c->q));
+    metrics_api(kube_client_stats(c->kc));
+    long wait = TICK_MS, due = c->synced ? queue_next_due(c->q, mono_ms()) : -1;
+    if (due >= 0 && due < wait)
+        wait = due;
+    return wait;
+}
+
+int controller_run(const options *o, kube_config *cfg, const char *ns, const char *identity,
+                   exo_err *err)
+{
+    int rc = -1;
+    ctl c = {.o = o};
+    handler_ctx hctx[INF_N];
+    install_signals();
+
+    /* Short timeouts and one retry: one loop renews the Lease and
+     * reconciles, so no call may hold it much longer than the renew
+     * deadline; a failed reconcile is retried by the work queue's backoff
+     * instead. */
+    kube_client_opts co = {.user_agent = "exo-controller/" EXO_VERSION,
+                           .timeout_ms = 5000,
+                           .max_retries = 1,
+                           .backoff_max_ms = 1000,
+                           .on_retry = log_retry};
+    if (kube_client_new(&c.kc, cfg, &co, err) < 0)
+        return -1;
+    if (health_start(&c.h, o->health_addr, err) < 0)
+        goto out;
+    log_msg(LOG_INFO, "starting", "namespace", ns, "identity", identity, "server",
+            kube_config_server(cfg), "health_addr", o->health_addr, "leader_elect",
+            o->leader_elect ? "true" : "false", NULL);
+
+    if (o->leader_elect) {
+        leader_opts lo = {ns,          "exo-controller",     identity,
+                          o->lease_ms, o->renew_deadline_ms, o->retry_ms};
+        c.l = leader_new(c.kc, &lo);
+        if (!wait_for_lease(&c)) {
+            rc = 0;
             goto out;
         }
-        if (l && c.now_ms >= next_renew) {
-            exo_err e = EXO_ERR_INIT;
-            int got = leader_try(l, c.now_ms, &e);
-            next_renew = c.now_ms + o->retry_ms;
-            if (got == 0) {
-                err_set(err,
-                        "leader election lost: another process holds the Lease exo-controller");
-                goto out;
-            }
-            if (got < 0) {
-                log_msg(LOG_WARN, "lease: cannot renew", "error", err_msg(&e), NULL);
-                if (leader_lost(l, c.now_ms)) {
-                    err_set(err,
-                            "leader election lost: could not renew the Lease within %ld ms: %s",
-                            o->renew_deadline_ms, err_msg(&e));
-                    err_clear(&e);
-                    goto out;
-                }
-            }
-            err_clear(&e);
-        }
-        bool all = true;
-        for (int i = 0; i < INF_N; i++) {
-            exo_err e = EXO_ERR_INIT;
-            if (informer_poll(c.inf[i], c.now_ms, &e) < 0)
-                log_msg(LOG_WARN, "informer", "error", err_msg(&e), NULL);
-            err_clear(&e);
-            all = all && informer_synced(c.inf[i]);
-        }
-        /* Stores are rebuilt on a relist: fetch them each time round. */
-        r.ecps = informer_store(c.inf[INF_ECP]);
-        r.deployments = informer_store(c.inf[INF_DEPLOY]);
-        r.services = informer_store(c.inf[INF_SVC]);
-        r.secrets = informer_store(c.inf[INF_SECRET]);
-        r.configmaps = informer_store(c.inf[INF_CM]);
-        r.pvcs = informer_store(c.inf[INF_PVC]);
-        if (all && !synced) {
-            synced = true;
-            health_set_ready(h, true);
-            log_msg(LOG_INFO, "caches synced", NULL);
-            next_resync = c.now_ms + o->resync_ms;
-            enqueue_all(&c);
-        }
-        if (synced && c.now_ms >= next_resync) {
-            /* Level-triggered safety net: whatever a watch missed. */
-            enqueue_all(&c);
-            next_resync = c.now_ms + o->resync_ms;
-        }
-        /* Nothing is reconciled before every cache is full: a Secret not
-         * yet listed is not a missing Secret. */
-        if (synced)
-            process_queue(&c, &r, l);
-        metrics_queue_depth((long)queue_len(c.q));
-        metrics_api(kube_client_stats(kc));
-        long wait = TICK_MS, due = synced ? queue_next_due(c.q, mono_ms()) : -1;
-        if (due >= 0 && due < wait)
-            wait = due;
+    }
+
+    start_informers(&c, hctx, ns, identity);
+    c.next_renew = mono_ms() + o->retry_ms;
+    for (;;) {
+        long wait = tick(&c, err);
+        if (wait < 0)
+            goto out;
         if (wait_signal(wait))
-            stop = true;
+            break;
     }
     rc = 0;
 out:
     if (rc == 0)
         log_msg(LOG_INFO, "stopping", NULL);
-    if (l) {
+    if (c.l) {
         exo_err e = EXO_ERR_INIT;
-        if (leader_release(l, &e) < 0)
+        if (leader_release(c.l, &e) < 0)
             log_msg(LOG_WARN, "lease not released", "error", err_msg(&e), NULL);
         err_clear(&e);
         metrics_leader(false);
@@ -358,8 +398,8 @@ out:
     for (int i = 0; i < INF_N; i++)
         informer_free(c.inf[i]);
     queue_free(c.q);
-    leader_free(l);
-    health_stop(h);
-    kube_client_free(kc);
+    leader_free(c.l);
+    health_stop(c.h);
+    kube_client_free(c.kc);
     return rc;
 }

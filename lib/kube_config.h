@@ -18,8 +18,9 @@
  * Credentials can change while a program runs: a tokenFile (a bound
  * service-account token rotates) is re-read when older than a minute and
  * after a 401; an exec plugin's credential is cached until its
- * expirationTimestamp and fetched again after a 401. Not thread-safe: a
- * kube_config is used by one thread (one client per thread). */
+ * expirationTimestamp and fetched again after a 401 (lib/kube_auth.c keeps
+ * them). Not thread-safe: a kube_config is used by one thread (one client
+ * per thread). */
 #ifndef EXO_KUBE_CONFIG_H
 #define EXO_KUBE_CONFIG_H
 

@@ -1,33 +1,21 @@
-/* The asciicast validator of uploads (backend/casts.c). The first byte
- * seeds how the rest, the body, is cut into chunks; the body is written
- * through a casts_writer in those chunks and committed, then again in one
- * chunk. Its fast path (word-at-a-time and SSE2 scans, its own decimal
- * reader) must never change a verdict, so both runs are compared with a
- * plain reference written here: lines cut at '\n', each checked for UTF-8
- * and control characters byte by byte and then parsed whole by cJSON.
- * Any disagreement on accept/refuse, or on the line named, is a finding. */
+/* The asciicast validator of uploads (backend/cast_validate.c). The first
+ * byte seeds how the rest, the body, is cut into chunks; the body is fed to
+ * a cast_validator in those chunks and finished, then again in one chunk,
+ * as the recording store feeds every upload before writing it. Its fast
+ * path (word-at-a-time and SSE2 scans, its own decimal reader) must never
+ * change a verdict, so both runs are compared with a plain reference written
+ * here: lines cut at '\n', each checked for UTF-8 and control characters
+ * byte by byte and then parsed whole by cJSON. Any disagreement on
+ * accept/refuse, or on the line named, is a finding. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "buf.h"
-#include "casts.h"
+#include "cast_validate.h"
 #include "fuzz_common.h"
-
-static char folder[256];
-
-static void remove_folder(void)
-{
-    buf p = BUF_INIT;
-    buf_printf(&p, "%s/1.cast", folder);
-    unlink(p.ptr);
-    rmdir(folder);
-    buf_free(&p);
-}
 
 /* ---- the reference ---- */
 
@@ -171,10 +159,8 @@ static int64_t reference(const char *body, size_t n)
 /* 0 when accepted, else the line number its message names. */
 static int64_t upload(const char *body, size_t n, unsigned seed)
 {
-    casts_writer *w = NULL;
+    cast_validator *cv = cast_validate_new();
     exo_err err = EXO_ERR_INIT;
-    FUZZ_CHECK(casts_open_writer(&w, folder, 1, INT64_C(1) << 40, &err) == 0, "%s",
-               err_msg(&err));
     int rc = 0;
     size_t off = 0;
     while (off < n && rc == 0) {
@@ -184,13 +170,12 @@ static int64_t upload(const char *body, size_t n, unsigned seed)
             k = 1 + (seed >> 16) % (seed & 0x100 ? 7 : 97);
             k = k > n - off ? n - off : k;
         }
-        rc = casts_write(w, body + off, k, &err);
+        rc = cast_validate_feed(cv, body + off, k, &err);
         off += k;
     }
     if (rc == 0)
-        rc = casts_commit(w, &err);
-    else
-        casts_abort(w);
+        rc = cast_validate_finish(cv, &err);
+    cast_validate_free(cv);
     int64_t line = 0;
     if (rc != 0)
         FUZZ_CHECK(sscanf(err_msg(&err), "line %" SCNd64, &line) == 1 && line > 0,
@@ -201,12 +186,6 @@ static int64_t upload(const char *body, size_t n, unsigned seed)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    if (!folder[0]) {
-        const char *tmp = getenv("TMPDIR");
-        snprintf(folder, sizeof folder, "%s/exo-fuzz-casts-XXXXXX", tmp && *tmp ? tmp : "/tmp");
-        FUZZ_CHECK(mkdtemp(folder) != NULL, "mkdtemp %s", folder);
-        atexit(remove_folder);
-    }
     if (size < 1)
         return 0;
     const char *body = (const char *)data + 1;
