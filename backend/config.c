@@ -45,10 +45,10 @@ int config_load(backend_config *c, int need_key, exo_err *err)
     const char *dsn_text = getenv("EXO_DATABASE_DSN");
     if (!dsn_text || !*dsn_text)
         return err_set(err, "EXO_DATABASE_DSN is not set (libpq keyword form or a postgres:// URL)");
-    dsn *d = NULL;
-    if (dsn_parse(&d, dsn_text, err) < 0)
+    /* Parsed once, here where it enters: everything after connects from
+     * the parsed value (config_free frees it, also after a later error). */
+    if (dsn_parse(&c->dsn, dsn_text, err) < 0)
         return err_prefix(err, "EXO_DATABASE_DSN");
-    dsn_free(d);
     if (need_key) {
         const char *key = getenv("EXO_ENCRYPTION_KEY");
         if (!key || !*key)
@@ -73,7 +73,6 @@ int config_load(backend_config *c, int need_key, exo_err *err)
         return err_set(err, "EXO_MAINTENANCE_INTERVAL=\"%s\": want a duration such as 24h, 90m "
                             "or 1h30m",
                        interval);
-    c->dsn = xstrdup(dsn_text);
     c->max_open = (int)open;
     c->max_idle = (int)idle;
     c->retention_days = (int)days;
@@ -86,10 +85,7 @@ int config_load(backend_config *c, int need_key, exo_err *err)
 
 void config_free(backend_config *c)
 {
-    if (c->dsn) {
-        crypto_wipe(c->dsn, strlen(c->dsn));
-        free(c->dsn);
-    }
+    dsn_free(c->dsn); /* which overwrites the password */
     crypto_wipe(c->key, sizeof c->key);
     c->dsn = NULL;
 }

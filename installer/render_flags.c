@@ -58,6 +58,8 @@ void render_args_free(render_args *a)
     free(a->cast_size);
     free(a->pg_size);
     free(a->ca_pem);
+    dsn_free(a->db_dsn);
+    a->db_dsn = NULL;
 }
 
 void render_flags_usage(FILE *f)
@@ -344,7 +346,7 @@ static int check_format(const render_args *a, exo_err *err)
     return 0;
 }
 
-int render_flags_check(const render_args *a, exo_err *err)
+int render_flags_check(render_args *a, exo_err *err)
 {
     const render_opts *o = &a->opts;
     if (check_format(a, err) < 0)
@@ -362,18 +364,15 @@ int render_flags_check(const render_args *a, exo_err *err)
                             "recordings volume can be mounted by one node only",
                        o->backend_replicas, o->cast_access_mode);
     if (o->db_dsn) {
-        dsn *d = NULL;
-        if (dsn_parse(&d, o->db_dsn, err) < 0)
+        /* Parsed once, here: the warnings and the database check use it. */
+        dsn_free(a->db_dsn);
+        if (dsn_parse(&a->db_dsn, o->db_dsn, err) < 0)
             return err_prefix(err, "--db-dsn");
-        const char *host = dsn_get(d, "host");
-        const char *hostaddr = dsn_get(d, "hostaddr");
-        int rc = 0;
+        const char *host = dsn_get(a->db_dsn, "host");
+        const char *hostaddr = dsn_get(a->db_dsn, "hostaddr");
         if ((!host || host[0] == '/') && !hostaddr)
-            rc = err_set(err, "--db-dsn: no host: the backend would look for a Unix socket "
-                              "inside its own pod");
-        dsn_free(d);
-        if (rc < 0)
-            return -1;
+            return err_set(err, "--db-dsn: no host: the backend would look for a Unix socket "
+                                "inside its own pod");
     }
     if (a->output_dir && !a->compose && render_output_dir_check(a->output_dir, err) < 0)
         return -1;

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "dsn.h"
 #include "err.h"
 #include "render.h"
 
@@ -43,6 +44,10 @@ typedef struct {
     bool compose;
     const char *publish;
     const char *ca_file;  /* the path of --db-ca-file */
+    /* --db-dsn parsed, by render_flags_check; NULL without one. Where the
+     * DSN is looked into or connected to, this is what is used; the text
+     * (opts.db_dsn) is what goes into the Secret, byte for byte. */
+    dsn *db_dsn;
     bool given[OPT_LAST]; /* which long flags were on the command line */
     char *cast_size;
     char *pg_size;
@@ -63,8 +68,9 @@ int render_flags_parse(render_args *a, int argc, char **argv, const struct optio
                        render_extra_flag on_extra, void *ctx, bool *help, bool *version,
                        exo_err *err);
 
-/* Rules between flags, checked once all are read. */
-int render_flags_check(const render_args *a, exo_err *err);
+/* Rules between flags, checked once all are read; parses --db-dsn into
+ * a->db_dsn (freed by render_args_free). */
+int render_flags_check(render_args *a, exo_err *err);
 
 /* The --help lines of the flags both commands share. */
 void render_flags_usage(FILE *f);
