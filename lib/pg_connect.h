@@ -21,9 +21,12 @@
 
 /* What pg_connect_open returns when it fails. */
 typedef enum {
-    PG_CONNECT_FAILED = -1,      /* the server refused (authentication, database, TLS), or out of memory */
-    PG_CONNECT_UNREACHABLE = -2, /* no server answered: name lookup, route, connection refused, timeout */
-    PG_CONNECT_TOO_OLD = -3,     /* connected, to a server older than min_major */
+    /* the server refused (authentication, database, TLS), or out of memory */
+    PG_CONNECT_FAILED = -1,
+    /* no server answered: name lookup, route, connection refused, timeout */
+    PG_CONNECT_UNREACHABLE = -2,
+    /* connected, to a server older than min_major */
+    PG_CONNECT_TOO_OLD = -3,
 } pg_connect_failure;
 
 typedef struct {
