@@ -337,7 +337,7 @@ enum MHD_Result api_handle(api *a, struct MHD_Connection *conn, const char *meth
     if (!req) {
         req = xcalloc(1, sizeof *req);
         clock_gettime(CLOCK_MONOTONIC, &req->start);
-        buf_init(&req->body);
+        buf_init_max(&req->body, API_MAX_BODY);
         *state = req;
         req->session = cast_path(url);
         req->is_cast = req->session && strcmp(method, "PUT") == 0;
@@ -351,14 +351,12 @@ enum MHD_Result api_handle(api *a, struct MHD_Connection *conn, const char *meth
         return MHD_YES;
     }
     if (*upload_size) {
-        /* Bounded: past the limit the rest is read and dropped, and the
-         * answer is 413 once it is all in. */
-        if (!req->too_large && req->body.len + *upload_size > API_MAX_BODY) {
+        /* Bounded by the body's cap: past it the rest is read and dropped,
+         * and the answer is 413 once it is all in. */
+        if (!req->too_large && buf_append(&req->body, upload, *upload_size) == BUF_TOO_LARGE) {
             req->too_large = true;
             buf_free(&req->body);
         }
-        if (!req->too_large)
-            buf_append(&req->body, upload, *upload_size);
         *upload_size = 0;
         return MHD_YES;
     }

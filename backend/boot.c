@@ -28,28 +28,18 @@ static long elapsed_ms(const struct timespec *start)
     return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
-PGconn *boot_connect(const char *dsn_text, exo_err *err)
+PGconn *boot_connect(const dsn *d, exo_err *err)
 {
-    PGconn *c = pg_connect(dsn_text, NULL, NULL);
-    if (PQstatus(c) != CONNECTION_OK) {
-        /* libpq's connection errors name host, port and user, never the
-         * password; the DSN itself is printed only redacted. */
-        const char *m = PQerrorMessage(c);
-        dsn *d = NULL;
-        char *where = dsn_parse(&d, dsn_text, NULL) == 0 ? dsn_redact(d) : NULL;
-        err_set(err, "connecting to the database (%s): %.*s%s", where ? where : "EXO_DATABASE_DSN",
-                (int)strcspn(m, "\n"), m, pg_sslmode_hint(dsn_text, m));
-        free(where);
-        dsn_free(d);
-        PQfinish(c);
+    static const pg_connect_opts need = {NULL, NULL, DB_PG_MAJOR, DB_PG_NEEDED_BY};
+    PGconn *c;
+    int rc = pg_connect_open(&c, d, &need, err);
+    if (rc == PG_CONNECT_TOO_OLD)
         return NULL;
-    }
-    int v = PQserverVersion(c);
-    if (v < 160000) {
-        err_set(err, "the database server is PostgreSQL %d.%d; exo-backend needs PostgreSQL 16 "
-                     "or newer",
-                v / 10000, v % 10000);
-        PQfinish(c);
+    if (rc < 0) {
+        /* The DSN names the database meant, printed only redacted. */
+        char *where = dsn_redact(d);
+        err_prefix(err, "connecting to the database (%s)", where);
+        free(where);
         return NULL;
     }
     db_log_notices(c);

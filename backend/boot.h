@@ -12,6 +12,7 @@
 #include <libpq-fe.h>
 
 #include "config.h"
+#include "dsn.h"
 #include "err.h"
 #include "keyring.h"
 
@@ -22,9 +23,11 @@ typedef struct {
     long duration_ms;
 } boot_report;
 
-/* Opens a connection for the boot and checks the server is PostgreSQL 16 or
- * newer. The message never holds the DSN's password. */
-PGconn *boot_connect(const char *dsn, exo_err *err);
+/* Opens a connection for the boot (and the commands that work on one
+ * connection) and checks the server is PostgreSQL DB_PG_MAJOR (16) or
+ * newer (pg_connect_open). The message names the DSN redacted, never its
+ * password. */
+PGconn *boot_connect(const dsn *d, exo_err *err);
 
 /* Waits for the boot lock, taken inside the caller's transaction and held
  * until it ends: whatever else changes the schema or the keyring

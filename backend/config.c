@@ -34,17 +34,16 @@ int64_t config_parse_duration(const char *s)
     return ns / DURATION_S;
 }
 
-/* The DSN, kept as text once dsn_parse accepts it. */
+/* EXO_DATABASE_DSN, required. */
 static int load_dsn(backend_config *c, exo_err *err)
 {
     const char *dsn_text = getenv("EXO_DATABASE_DSN");
     if (!dsn_text || !*dsn_text)
         return err_set(err, "EXO_DATABASE_DSN is not set (libpq keyword form or a postgres:// URL)");
-    dsn *d = NULL;
-    if (dsn_parse(&d, dsn_text, err) < 0)
+    /* Parsed once, here where it enters: everything after connects from
+     * the parsed value (config_free frees it, also after a later error). */
+    if (dsn_parse(&c->dsn, dsn_text, err) < 0)
         return err_prefix(err, "EXO_DATABASE_DSN");
-    dsn_free(d);
-    c->dsn = xstrdup(dsn_text);
     return 0;
 }
 
@@ -74,10 +73,7 @@ int config_load(backend_config *c, int need_key, exo_err *err)
 
 void config_free(backend_config *c)
 {
-    if (c->dsn) {
-        crypto_wipe(c->dsn, strlen(c->dsn));
-        free(c->dsn);
-    }
+    dsn_free(c->dsn); /* which overwrites the password */
     crypto_wipe(c->key, sizeof c->key);
     c->dsn = NULL;
 }

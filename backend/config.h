@@ -6,10 +6,11 @@
 #include <stdint.h>
 
 #include "crypto.h"
+#include "dsn.h"
 #include "err.h"
 
 typedef struct {
-    char *dsn;                       /* EXO_DATABASE_DSN, validated; owned */
+    dsn *dsn;                        /* EXO_DATABASE_DSN, parsed once here; owned */
     unsigned char key[CRYPTO_KEY_LEN]; /* EXO_ENCRYPTION_KEY, decoded */
     const char *cast_dir;            /* EXO_CAST_STORAGE_DIR */
     int64_t cast_max_bytes;          /* EXO_CAST_MAX_BYTES */

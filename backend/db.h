@@ -10,6 +10,11 @@
 
 #include "err.h"
 
+/* The oldest PostgreSQL major version exo-backend runs on: every
+ * connection it opens (boot_connect, the pool) refuses an older server. */
+#define DB_PG_MAJOR 16
+#define DB_PG_NEEDED_BY "exo-backend"
+
 /* SQLSTATEs the callers act on. */
 #define SQLSTATE_LOCK_NOT_AVAILABLE "55P03"
 #define SQLSTATE_DEADLOCK "40P01"

@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include "db.h"
-#include "dsn.h"
 #include "pg_connect.h"
 #include "xalloc.h"
 
@@ -27,7 +26,7 @@ typedef struct waiter {
 struct pool {
     pthread_mutex_t mu;
     pthread_cond_t drained; /* pool_free waits here for waiters and pending to leave */
-    char *conninfo;
+    const dsn *dsn; /* borrowed */
     int max_open, max_idle;
     pool_driver drv;
     bool libpq; /* the default driver: conns are real, PQtransactionStatus applies */
@@ -39,23 +38,16 @@ struct pool {
     pool_stats st;
 };
 
-static PGconn *pq_connect(void *ctx, const char *conninfo, exo_err *err)
+static PGconn *pq_connect(void *ctx, const dsn *d, exo_err *err)
 {
     (void)ctx;
-    PGconn *conn = pg_connect(conninfo, NULL, NULL);
-    if (conn && PQstatus(conn) == CONNECTION_OK)
-        return conn;
-    /* libpq words this from the server's reply and the DSN's host and port;
-     * a DSN it could misread (and quote a password from) was refused by
-     * pool_new. Redacting anyway keeps a future libpq from leaking one. */
-    char *msg = dsn_redact_text(conn ? PQerrorMessage(conn) : "out of memory");
-    int n = (int)strlen(msg);
-    while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
-        n--;
-    err_set(err, "connecting to the database: %.*s%s", n, msg, pg_sslmode_hint(conninfo, msg));
-    free(msg);
-    PQfinish(conn);
-    return NULL;
+    static const pg_connect_opts need = {NULL, NULL, DB_PG_MAJOR, DB_PG_NEEDED_BY};
+    PGconn *conn;
+    if (pg_connect_open(&conn, d, &need, err) < 0) {
+        err_prefix(err, "connecting to the database");
+        return NULL;
+    }
+    return conn;
 }
 
 static void pq_close(void *ctx, PGconn *conn)
@@ -129,7 +121,7 @@ static void retire(pool *p, PGconn *conn)
 static PGconn *open_conn(pool *p, exo_err *err)
 {
     pthread_mutex_unlock(&p->mu);
-    PGconn *conn = p->drv.connect(p->drv.ctx, p->conninfo, err);
+    PGconn *conn = p->drv.connect(p->drv.ctx, p->dsn, err);
     pthread_mutex_lock(&p->mu);
     if (!conn) {
         release_slot(p);
@@ -173,8 +165,6 @@ static void wait_turn(pool *p, waiter *w)
 int pool_new(pool **out, const pool_config *cfg, exo_err *err)
 {
     *out = NULL;
-    if (!cfg->conninfo)
-        return err_set(err, "connection pool: no connection string");
     if (cfg->max_open <= 0 || cfg->max_idle < 0 || cfg->max_idle > cfg->max_open)
         return err_set(err,
                        "connection pool: want 0 < max_open and 0 <= max_idle <= max_open "
@@ -183,18 +173,12 @@ int pool_new(pool **out, const pool_config *cfg, exo_err *err)
     const pool_driver *drv = cfg->driver ? cfg->driver : &libpq_driver;
     if (!drv->connect || !drv->close || !drv->healthy)
         return err_set(err, "connection pool: the driver lacks connect, close or healthy");
-    if (!cfg->driver) {
-        /* libpq quotes pieces of a DSN it cannot parse in its connect error,
-         * and one may be the password; dsn_parse says the same, redacted. */
-        dsn *d;
-        if (dsn_parse(&d, cfg->conninfo, err) < 0)
-            return err_prefix(err, "connection pool");
-        dsn_free(d);
-    }
+    if (!cfg->driver && !cfg->dsn)
+        return err_set(err, "connection pool: no DSN");
     pool *p = xcalloc(1, sizeof *p);
     pthread_mutex_init(&p->mu, NULL);
     pthread_cond_init(&p->drained, NULL);
-    p->conninfo = xstrdup(cfg->conninfo);
+    p->dsn = cfg->dsn;
     p->max_open = cfg->max_open;
     p->max_idle = cfg->max_idle;
     p->drv = *drv;
@@ -301,6 +285,5 @@ void pool_free(pool *p)
     pthread_cond_destroy(&p->drained);
     pthread_mutex_destroy(&p->mu);
     free(p->idle);
-    free(p->conninfo);
     free(p);
 }

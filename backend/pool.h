@@ -10,22 +10,23 @@
 
 #include <libpq-fe.h>
 
+#include "dsn.h"
 #include "err.h"
 
 typedef struct pool pool;
 
 /* How the pool opens and closes connections; the defaults (NULL) use
- * PQconnectdb / PQfinish. Tests substitute fakes. `connect` returns NULL
+ * pg_connect_open / PQfinish. Tests substitute fakes. `connect` returns NULL
  * and fills err on failure; err must never contain the password. */
 typedef struct {
-    PGconn *(*connect)(void *ctx, const char *conninfo, exo_err *err);
+    PGconn *(*connect)(void *ctx, const dsn *d, exo_err *err);
     void (*close)(void *ctx, PGconn *conn);
     bool (*healthy)(void *ctx, PGconn *conn); /* default: PQstatus == CONNECTION_OK */
     void *ctx;
 } pool_driver;
 
 typedef struct {
-    const char *conninfo; /* copied */
+    const dsn *dsn;       /* borrowed: must outlive the pool; may be NULL with a driver */
     int max_open;         /* > 0 */
     int max_idle;         /* 0 .. max_open */
     const pool_driver *driver; /* NULL: libpq */

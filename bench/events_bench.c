@@ -77,11 +77,11 @@ static void *insert_rows(void *arg)
     return NULL;
 }
 
-static double run_pool(const char *dsn, long rows, int threads, int batch)
+static double run_pool(const dsn *d, long rows, int threads, int batch)
 {
     pool *db;
     exo_err err = EXO_ERR_INIT;
-    pool_config cfg = {dsn, 100, 10, NULL};
+    pool_config cfg = {d, 100, 10, NULL};
     if (pool_new(&db, &cfg, &err) < 0) {
         fprintf(stderr, "%s\n", err_msg(&err));
         exit(1);
@@ -146,14 +146,20 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s DSN ROWS THREADS\n", argv[0]);
         return 2;
     }
-    const char *dsn = argv[1];
+    const char *dsn_text = argv[1];
     long rows = atol(argv[2]);
     int threads = atoi(argv[3]);
     if (rows <= 0 || threads <= 0 || threads > 64) {
         fprintf(stderr, "ROWS > 0, THREADS 1..64\n");
         return 2;
     }
-    PGconn *c = PQconnectdb(dsn);
+    exo_err err = EXO_ERR_INIT;
+    dsn *d = NULL;
+    if (dsn_parse(&d, dsn_text, &err) < 0) {
+        fprintf(stderr, "%s\n", err_msg(&err));
+        return 2;
+    }
+    PGconn *c = PQconnectdb(dsn_text);
     if (PQstatus(c) != CONNECTION_OK)
         die("connect", c);
     deployment_id = scalar(c, "INSERT INTO deployments (name) VALUES ('bench-' || "
@@ -164,9 +170,9 @@ int main(int argc, char **argv)
     session_id = scalar(c, sql);
 
     double copy = run_copy(c, rows);
-    double batched = run_pool(dsn, rows, threads, BATCH);
+    double batched = run_pool(d, rows, threads, BATCH);
     long single_rows = rows / 10; /* single-row inserts are slow: a tenth as many */
-    double single = run_pool(dsn, single_rows, threads, 1);
+    double single = run_pool(d, single_rows, threads, 1);
     double copy_rate = rows / copy;
     printf("baseline:  COPY, one connection: %ld rows in %.3f s = %.0f rows/s\n", rows, copy,
            copy_rate);
@@ -177,5 +183,6 @@ int main(int argc, char **argv)
            "COPY's rate\n",
            threads, single_rows, single, single_rows / single, single_rows / single / copy_rate);
     PQfinish(c);
+    dsn_free(d);
     return 0;
 }

@@ -11,7 +11,7 @@
 #include "version.h"
 
 typedef struct {
-    buf *body;
+    buf *body; /* capped at HTTP_CLIENT_MAX_BODY */
     bool too_large;
 } sink;
 
@@ -19,11 +19,10 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     sink *s = ud;
     size_t len = size * n;
-    if (s->body->len + len > (size_t)HTTP_CLIENT_MAX_BODY) {
+    if (buf_append(s->body, data, len) == BUF_TOO_LARGE) {
         s->too_large = true;
         return 0; /* libcurl stops with CURLE_WRITE_ERROR */
     }
-    buf_append(s->body, data, len);
     return len;
 }
 
@@ -168,6 +167,7 @@ int http_client_call(const cli_opts *o, const char *method, const char *path, co
     char *payload = NULL;
     buf url = BUF_INIT, auth = BUF_INIT;
     char detail[CURL_ERROR_SIZE] = "";
+    buf_init_max(&out->body, HTTP_CLIENT_MAX_BODY);
     sink s = {&out->body, false};
     CURL *h = curl_easy_init();
     if (!h) {

@@ -21,7 +21,12 @@
 #include "cli_opts.h"
 #include "err.h"
 
-/* Larger answers are refused rather than held in memory. */
+/* Larger answers are refused rather than held in memory (the reply's
+ * buffer is capped at it). What exo reads are deployments and their lists
+ * as JSON, far below this even for thousands of deployments; the cap is
+ * there so that a wrong --url (a file server, a proxy streaming something
+ * else) cannot make exo hold more. 64 MiB, the largest recording the
+ * backend stores, is the most any API answer could sensibly be. */
 #define HTTP_CLIENT_MAX_BODY (64L * 1024 * 1024)
 
 typedef struct {
@@ -38,7 +43,8 @@ int http_client_global_init(exo_err *err);
 void http_client_global_cleanup(void);
 
 /* Sends METHOD o->url + path (path starts with "/api/v1/"), with `body`
- * as JSON when not NULL, and the token as a bearer token. 0 when the server
+ * as JSON when not NULL, and the token as a bearer token. out must be
+ * HTTP_REPLY_INIT. 0 when the server
  * answered 2xx with JSON: out->json is then set. -1 otherwise, with err
  * filled as described above. `out` is filled in both cases as far as the
  * answer went; the caller frees it with http_reply_free. */

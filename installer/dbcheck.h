@@ -8,15 +8,17 @@
 
 #include <stdio.h>
 
+#include "dsn.h"
 #include "err.h"
 
-#define DBCHECK_MIN_VERSION 160000
+/* The oldest PostgreSQL major version Exo runs on (the backend refuses
+ * older ones at boot). */
+#define DBCHECK_PG_MAJOR 16
 
 /* ca_file: --db-ca-file, used as sslrootcert (may be NULL). Returns 0 when
  * the database is fit (*server_version, e.g. 160004, is set), 1 when it
  * could not be reached (a warning on warn), -1 when it refused or is too
  * old; messages never hold the password. */
-int dbcheck_run(const char *dsn_text, const char *ca_file, FILE *warn, int *server_version,
-                exo_err *err);
+int dbcheck_run(const dsn *d, const char *ca_file, FILE *warn, int *server_version, exo_err *err);
 
 #endif

@@ -156,6 +156,8 @@ void flags_init(flags *f, flags_command cmd)
 
 void flags_free(flags *f)
 {
+    dsn_free(f->db_dsn);
+    f->db_dsn = NULL;
     free(f->cast_size);
     free(f->pg_size);
     free(f->ca_pem);
@@ -506,7 +508,7 @@ static int check_format(const flags *f, exo_err *err)
 }
 
 /* The rules of the flags that choose what is rendered. */
-static int check_rendering(const flags *f, exo_err *err)
+static int check_rendering(flags *f, exo_err *err)
 {
     const render_opts *o = &f->opts;
     if (check_format(f, err) < 0)
@@ -524,25 +526,23 @@ static int check_rendering(const flags *f, exo_err *err)
                             "recordings volume can be mounted by one node only",
                        o->backend_replicas, o->cast_access_mode);
     if (o->db_dsn) {
-        dsn *d = NULL;
-        if (dsn_parse(&d, o->db_dsn, err) < 0)
+        /* Parsed once, here: the warnings and the database check use it. */
+        dsn_free(f->db_dsn);
+        f->db_dsn = NULL;
+        if (dsn_parse(&f->db_dsn, o->db_dsn, err) < 0)
             return err_prefix(err, "--db-dsn");
-        const char *host = dsn_get(d, "host");
-        const char *hostaddr = dsn_get(d, "hostaddr");
-        int rc = 0;
+        const char *host = dsn_get(f->db_dsn, "host");
+        const char *hostaddr = dsn_get(f->db_dsn, "hostaddr");
         if ((!host || host[0] == '/') && !hostaddr)
-            rc = err_set(err, "--db-dsn: no host: the backend would look for a Unix socket "
-                              "inside its own pod");
-        dsn_free(d);
-        if (rc < 0)
-            return -1;
+            return err_set(err, "--db-dsn: no host: the backend would look for a Unix socket "
+                                "inside its own pod");
     }
     if (f->output_dir && !f->compose && render_output_dir_check(f->output_dir, err) < 0)
         return -1;
     return 0;
 }
 
-int flags_check(const flags *f, exo_err *err)
+int flags_check(flags *f, exo_err *err)
 {
     if ((f->cmd & (FLAGS_RENDER | FLAGS_INSTALL)) && check_rendering(f, err) < 0)
         return -1;

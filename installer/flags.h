@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "dsn.h"
 #include "err.h"
 #include "render.h"
 
@@ -65,6 +66,10 @@ typedef struct {
     bool compose;         /* --format compose */
     const char *publish;  /* where compose publishes the backend's port */
     const char *ca_file;  /* the path of --db-ca-file */
+    /* --db-dsn parsed, by flags_check; NULL without one. Where the DSN is
+     * looked into or connected to, this is what is used; the text
+     * (opts.db_dsn) is what goes into the Secret, byte for byte. Owned. */
+    dsn *db_dsn;
     const char *kubeconfig;
     const char *context;
     bool json;            /* status --output json */
@@ -87,7 +92,7 @@ void flags_free(flags *f);
 int flags_parse(flags *f, int argc, char **argv, exo_err *err);
 
 /* Rules between flags, checked once all are read. */
-int flags_check(const flags *f, exo_err *err);
+int flags_check(flags *f, exo_err *err);
 
 /* The --help text: "Usage: exo-install <command> [flags]", about (whole
  * lines), the lines of every flag the command takes, in the table's order,

@@ -495,7 +495,7 @@ static int run(install *in, exo_err *err)
     progress_step(in->pg, "preflight passed: permissions, namespace %s, storage", in->ns);
     if (!a->opts.bundled_postgres && !in->io->skip_db_check) {
         int v = 0;
-        int rc = dbcheck_run(a->opts.db_dsn, a->ca_file, stderr, &v, err);
+        int rc = dbcheck_run(a->db_dsn, a->ca_file, stderr, &v, err);
         if (rc < 0)
             return -1;
         if (rc == 0)

@@ -29,19 +29,18 @@ static void warn_about_secrets(const flags *a)
     else if (o->include_secrets)
         fprintf(stderr, "warning: --include-secrets: the output holds generated passwords and "
                         "the encryption key; keep it out of Git and back the key up separately\n");
-    if (o->db_dsn) {
-        dsn *d = NULL;
-        if (dsn_parse(&d, o->db_dsn, NULL) == 0 && dsn_get(d, "password") && !a->compose)
+    if (a->db_dsn) {
+        const dsn *d = a->db_dsn;
+        if (dsn_get(d, "password") && !a->compose)
             fprintf(stderr, "warning: the exo-database Secret holds the --db-dsn password; keep "
                             "this output out of Git (docs/gitops.md)\n");
-        if (o->db_ca_pem && d) {
+        if (o->db_ca_pem) {
             const char *mode = dsn_get(d, "sslmode");
             if (!mode || strncmp(mode, "verify-", 7) != 0)
                 fprintf(stderr, "warning: --db-ca-file is only used with sslmode=verify-full or "
                                 "verify-ca; the DSN has sslmode=%s\n",
                         mode ? mode : "prefer");
         }
-        dsn_free(d);
     }
 }
 

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include <libpq-fe.h>
+#include <openssl/crypto.h>
 
 #include "xalloc.h"
 
@@ -264,6 +265,11 @@ void dsn_free(dsn *d)
 {
     if (!d)
         return;
+    /* A parsed DSN lives as long as the process that was given it: its
+     * password should not outlive it in freed memory. */
+    for (PQconninfoOption *o = d->opts; o->keyword; o++)
+        if (is_secret(o) && o->val)
+            OPENSSL_cleanse(o->val, strlen(o->val));
     PQconninfoFree(d->opts);
     free(d);
 }
@@ -279,6 +285,21 @@ const char *dsn_get(const dsn *d, const char *keyword)
 dsn_form dsn_form_of(const dsn *d)
 {
     return d->form;
+}
+
+size_t dsn_settings(const dsn *d, const char **keys, const char **vals, size_t max)
+{
+    size_t n = 0;
+    for (const PQconninfoOption *o = d->opts; o->keyword; o++) {
+        if (!opt_val(o))
+            continue;
+        if (n < max) {
+            keys[n] = o->keyword;
+            vals[n] = o->val;
+        }
+        n++;
+    }
+    return n;
 }
 
 static void put_pct(buf *b, const char *s, size_t n, bool keep_colon)

@@ -19,6 +19,7 @@ typedef struct dsn dsn;
  * not a number in 1..65535. On success *out is owned by the caller
  * (dsn_free). On failure err says why, without the password. */
 int dsn_parse(dsn **out, const char *text, exo_err *err);
+/* Frees d, its password overwritten first. */
 void dsn_free(dsn *d);
 
 /* The value of a keyword (`host`, `dbname`, `sslmode`, …) after parsing, or
@@ -26,6 +27,12 @@ void dsn_free(dsn *d);
 const char *dsn_get(const dsn *d, const char *keyword);
 dsn_form dsn_form_of(const dsn *d);
 
+/* The settings d gives (unset and empty ones left out), in libpq's order,
+ * as PQconnectdbParams takes them: fills keys[i], vals[i] for i below the
+ * smaller of the count and max (strings borrowed from d), and returns the
+ * count (call with max 0 to size the arrays). Connecting from these reads
+ * the same settings as connecting with the text, without parsing it again. */
+size_t dsn_settings(const dsn *d, const char **keys, const char **vals, size_t max);
 /* The DSN in the form it was given, with the password (if any) replaced by
  * "REDACTED"; every other setting kept. Caller frees. */
 char *dsn_redact(const dsn *d);

@@ -40,6 +40,8 @@ struct kube_client {
     disc_gv *disc;
     uint64_t rng;
     long retry_after; /* from the last response's headers, -1 when absent */
+    buf *resp;        /* the answer being received */
+    bool too_large;   /* it went past its cap: the transfer was stopped */
     char errbuf[CURL_ERROR_SIZE];
 };
 
@@ -132,8 +134,32 @@ static long backoff_ms(kube_client *c, int attempt, long retry_after)
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
-    buf_append(ud, data, size * n);
+    kube_client *c = ud;
+    if (buf_append(c->resp, data, size * n) == BUF_TOO_LARGE) {
+        c->too_large = true;
+        return 0; /* libcurl stops the transfer with CURLE_WRITE_ERROR */
+    }
     return size * n;
+}
+
+/* "64 MiB", or the bytes when the cap is not whole MiB (as in tests). */
+static void put_size(buf *out, size_t n)
+{
+    if (n >= ((size_t)1 << 20) && n % ((size_t)1 << 20) == 0)
+        buf_printf(out, "%zu MiB", n >> 20);
+    else
+        buf_printf(out, "%zu bytes", n);
+}
+
+static int too_large_error(exo_err *err, const char *method, const char *path, size_t cap,
+                           const char *what)
+{
+    buf size = BUF_INIT;
+    put_size(&size, cap);
+    err_set(err, "%s %s: %s is larger than %s (the most this client reads)", method, path, what,
+            size.ptr);
+    buf_free(&size);
+    return -1;
 }
 
 static size_t on_header(char *data, size_t size, size_t n, void *ud)
@@ -262,6 +288,14 @@ static int request(kube_client *c, const char *method, const char *path_and_quer
         *status = 0;
     if (path_and_query[0] != '/')
         return err_set(err, "%s %s: the path must start with '/'", method, path_and_query);
+    /* The answer's cap, on top of what resp holds already; a smaller cap
+     * of the caller's own stays. Put back before returning. */
+    size_t caller_max = resp->max, cap = c->o.max_response;
+    if (!resp->max || resp->max - keep > cap)
+        resp->max = keep + cap;
+    else
+        cap = resp->max - keep;
+    c->resp = resp;
     for (int attempt = 0;; attempt++) {
         kube_credentials cr;
         struct curl_slist *headers = NULL;
@@ -280,7 +314,7 @@ static int request(kube_client *c, const char *method, const char *path_and_quer
         curl_easy_setopt(c->h, CURLOPT_TIMEOUT_MS, c->o.timeout_ms);
         curl_easy_setopt(c->h, CURLOPT_ERRORBUFFER, c->errbuf);
         curl_easy_setopt(c->h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(c->h, CURLOPT_WRITEDATA, resp);
+        curl_easy_setopt(c->h, CURLOPT_WRITEDATA, c);
         curl_easy_setopt(c->h, CURLOPT_HEADERFUNCTION, on_header);
         curl_easy_setopt(c->h, CURLOPT_HEADERDATA, c);
         if (body) {
@@ -295,6 +329,7 @@ static int request(kube_client *c, const char *method, const char *path_and_quer
             resp->len = keep;
             resp->ptr[keep] = '\0';
         }
+        c->too_large = false;
         CURLcode rc = curl_easy_perform(c->h);
         curl_slist_free_all(headers);
         c->stats.requests++;
@@ -302,7 +337,13 @@ static int request(kube_client *c, const char *method, const char *path_and_quer
         curl_easy_getinfo(c->h, CURLINFO_RESPONSE_CODE, &code);
         bool retry = false;
         const char *cause = NULL;
-        if (rc != CURLE_OK) {
+        if (rc == CURLE_WRITE_ERROR && c->too_large) {
+            /* Asking again would get the same answer. */
+            if (status)
+                *status = code;
+            too_large_error(&last, method, path_and_query, cap, "the answer");
+            break;
+        } else if (rc != CURLE_OK) {
             long sent = 0;
             curl_easy_getinfo(c->h, CURLINFO_REQUEST_SIZE, &sent);
             /* Nothing sent: the server never saw the request (refused, or
@@ -324,6 +365,8 @@ static int request(kube_client *c, const char *method, const char *path_and_quer
         } else if (code >= 200 && code < 300) {
             if (status)
                 *status = code;
+            resp->max = caller_max;
+            c->resp = NULL;
             buf_free(&own);
             err_clear(&last); /* an earlier attempt's failure */
             return 0;
@@ -360,6 +403,8 @@ static int request(kube_client *c, const char *method, const char *path_and_quer
         note_retry(c, method, path_and_query, cause, wait, &last);
         sleep_ms(wait);
     }
+    resp->max = caller_max;
+    c->resp = NULL;
     buf_free(&own);
     err_move(err, &last);
     return -1;
@@ -697,6 +742,8 @@ int kube_client_new(kube_client **out, kube_config *cfg, const kube_client_opts 
     c->o.max_retries = c->o.max_retries > 0 ? c->o.max_retries : c->o.max_retries < 0 ? 0 : 6;
     c->o.backoff_base_ms = c->o.backoff_base_ms > 0 ? c->o.backoff_base_ms : 250;
     c->o.backoff_max_ms = c->o.backoff_max_ms > 0 ? c->o.backoff_max_ms : 30000;
+    c->o.max_response = c->o.max_response ? c->o.max_response : KUBE_MAX_RESPONSE;
+    c->o.max_watch_line = c->o.max_watch_line ? c->o.max_watch_line : KUBE_MAX_WATCH_LINE;
     c->user_agent = xstrdup(c->o.user_agent ? c->o.user_agent : "exo/" EXO_VERSION);
     c->o.user_agent = c->user_agent;
     struct timespec ts;
@@ -737,6 +784,11 @@ const kube_stats *kube_client_stats(const kube_client *c)
 kube_config *kube_client_config(kube_client *c)
 {
     return c->cfg;
+}
+
+size_t kube_client_max_watch_line(const kube_client *c)
+{
+    return c->o.max_watch_line;
 }
 
 void kube_client_count_watch(kube_client *c, bool restarted, bool expired, bool failed)

@@ -21,6 +21,10 @@
  * GET; the caller of such a create must take AlreadyExists as "it may be the
  * object this very call created" and read it back.
  *
+ * An answer larger than opts.max_response (64 MiB) fails, without a retry,
+ * with "METHOD PATH: the answer is larger than 64 MiB (the most this client
+ * reads)".
+ *
  * Errors: when the server answers non-2xx, err->http_status is the status,
  * err->reason the Status reason ("NotFound", "Forbidden", "AlreadyExists",
  * "Conflict", ...), err->msg the Status message verbatim and
@@ -84,7 +88,20 @@ typedef struct {
     long backoff_max_ms;     /* cap, also for Retry-After; 0: 30000 */
     kube_retry_fn on_retry;  /* may be NULL */
     void *on_retry_ud;
+    size_t max_response;     /* the most one answer may hold; 0: KUBE_MAX_RESPONSE */
+    size_t max_watch_line;   /* the most one watch event may hold; 0: KUBE_MAX_WATCH_LINE */
 } kube_client_opts;
+
+/* What the API server sends is held in memory, so its size is capped
+ * (buf_init_max): a larger answer fails with a message naming the cap
+ * rather than growing the process. A list answer grows with the cluster
+ * (kube_list pages with `limit`, but a caller may ask for one page, and a
+ * page of Secrets or ConfigMaps near etcd's 1.5 MiB object limit is big),
+ * so the cap on an answer is generous; one watch event carries one object,
+ * which etcd keeps under 1.5 MiB, so 16 MiB leaves room for JSON escaping
+ * and managedFields many times over. */
+#define KUBE_MAX_RESPONSE ((size_t)64 << 20)
+#define KUBE_MAX_WATCH_LINE ((size_t)16 << 20)
 
 typedef struct kube_client kube_client;
 
@@ -160,7 +177,8 @@ int kube_delete(kube_client *c, const kube_resource *r, const char *ns, const ch
 
 /* Any request: path_and_query starts with '/' ("/readyz?verbose",
  * "/apis"). body may be NULL; content_type is required with a body. The
- * response body is appended to resp (may be NULL) whatever the status;
+ * response body is appended to resp (may be NULL) whatever the status, up
+ * to opts.max_response bytes (or resp's own cap, when smaller);
  * *status (may be NULL) gets the HTTP status, 0 when none arrived. Returns
  * 0 on 2xx, else -1 with err filled as described above. */
 int kube_request(kube_client *c, const char *method, const char *path_and_query,
@@ -191,6 +209,10 @@ void kube_query_add(buf *path, const char *key, const char *value);
  * transfer. */
 int kube_client_setup_handle(kube_client *c, CURL *h, const char *path_and_query,
                              struct curl_slist **headers, exo_err *err);
+
+/* For kube_watch: the most one watch event may hold
+ * (kube_client_opts.max_watch_line). */
+size_t kube_client_max_watch_line(const kube_client *c);
 
 /* For kube_watch: counts a watch's end in the client's stats. */
 void kube_client_count_watch(kube_client *c, bool restarted, bool expired, bool failed);

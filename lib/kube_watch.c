@@ -22,11 +22,18 @@ struct kube_watch {
     char *path;
     char *rv;
     int timeout_s;
-    buf in;         /* received bytes; those before `start` are consumed */
+    /* Received bytes; those before `start` are consumed. Capped at the
+     * client's max_watch_line (16 MiB), so what a watch holds unread is
+     * bounded: while complete lines wait to be read, the transfer is
+     * paused (curl keeps the chunk and delivers it again on resume), and a
+     * line that alone would not fit fails the watch. */
+    buf in;
     size_t start;   /* first byte of the line being received */
     size_t scanned; /* in [start, scanned) there is no '\n' */
     long status;    /* HTTP status, 0 until the first body byte */
     bool done;      /* the transfer ended */
+    bool paused;    /* on_body paused the transfer until lines are read */
+    bool too_large; /* an event (or an error answer) went past the cap */
     CURLcode result;
     kube_watch_type ended; /* CLOSED or EXPIRED once over; NONE before */
     char errbuf[CURL_ERROR_SIZE];
@@ -39,14 +46,47 @@ static long now_ms(void)
     return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Only appends: lines are found by kube_watch_next, which scans each byte once. */
+/* Drops the consumed bytes. */
+static void compact(kube_watch *w)
+{
+    memmove(w->in.ptr, w->in.ptr + w->start, w->in.len - w->start);
+    w->in.len -= w->start;
+    w->in.ptr[w->in.len] = '\0';
+    w->scanned -= w->start;
+    w->start = 0;
+}
+
+/* Appends: lines are found by kube_watch_next, which scans each byte once.
+ * Only when the cap is in the way does this look for line ends itself. */
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     kube_watch *w = ud;
+    size_t len = size * n;
     if (w->status == 0)
         curl_easy_getinfo(w->h, CURLINFO_RESPONSE_CODE, &w->status);
-    buf_append(&w->in, data, size * n);
-    return size * n;
+    if (w->start && w->in.len + len > w->in.max)
+        compact(w);
+    if (buf_append(&w->in, data, len) == 0)
+        return len;
+    if (w->status == 200 &&
+        memchr(w->in.ptr + w->scanned, '\n', w->in.len - w->scanned)) {
+        /* Events wait to be read: hold the stream until they are. */
+        w->paused = true;
+        return CURL_WRITEFUNC_PAUSE;
+    }
+    /* Unread is one line, the one being received. If it ends in this chunk
+     * within the cap, the chunk is taken whole (the cap stretches by the
+     * rest of one chunk, and the next pause holds the stream). */
+    const char *nl = w->status == 200 ? memchr(data, '\n', len) : NULL;
+    if (!nl || w->in.len + (size_t)(nl - data) + 1 > w->in.max) {
+        w->too_large = true;
+        return 0; /* libcurl stops the transfer with CURLE_WRITE_ERROR */
+    }
+    size_t max = w->in.max;
+    w->in.max = 0;
+    buf_append(&w->in, data, len);
+    w->in.max = max;
+    return len;
 }
 
 int kube_watch_start(kube_watch **out, kube_client *c, const kube_resource *r, const char *ns,
@@ -57,7 +97,7 @@ int kube_watch_start(kube_watch **out, kube_client *c, const kube_resource *r, c
     struct timespec ts;
     *out = NULL;
     w->c = c;
-    buf_init(&w->in);
+    buf_init_max(&w->in, kube_client_max_watch_line(c));
     w->rv = xstrdup(resource_version ? resource_version : "");
     clock_gettime(CLOCK_REALTIME, &ts);
     /* Spread reconnects of many watchers over five minutes, as client-go does. */
@@ -156,6 +196,15 @@ out:
 static int finish(kube_watch *w, kube_watch_event *ev, exo_err *err)
 {
     kube_config *cfg = kube_client_config(w->c);
+    if (w->too_large) {
+        /* Watching again would meet the same object: the owner sees why. */
+        kube_client_count_watch(w->c, false, false, true);
+        size_t max = w->in.max;
+        return err_set(err, "watch %s: %s is larger than %zu%s (the most this client reads)",
+                       w->path, w->status == 200 ? "an event" : "the answer",
+                       max % ((size_t)1 << 20) ? max : max >> 20,
+                       max % ((size_t)1 << 20) ? " bytes" : " MiB");
+    }
     if (w->status == 200 || w->ended != KUBE_WATCH_NONE) {
         /* A stream that ends, cleanly or not, is resumed from the last RV;
          * a partial last line is dropped with it. */
@@ -205,15 +254,17 @@ int kube_watch_next(kube_watch *w, long timeout_ms, kube_watch_event *ev, exo_er
             size_t begin = w->start, len = (size_t)(nl - w->in.ptr) - begin;
             w->start = w->scanned = (size_t)(nl - w->in.ptr) + 1;
             int got = len ? take_line(w, w->in.ptr + begin, len, ev, err) : 0;
-            if (w->start >= COMPACT_AT && w->start * 2 > w->in.len) {
-                memmove(w->in.ptr, w->in.ptr + w->start, w->in.len - w->start);
-                w->in.len -= w->start;
-                w->in.ptr[w->in.len] = '\0';
-                w->scanned -= w->start;
-                w->start = 0;
-            }
+            if (w->start >= COMPACT_AT && w->start * 2 > w->in.len)
+                compact(w);
             if (got != 0)
                 return got < 0 ? -1 : 0;
+        }
+        if (w->paused) {
+            /* Every waiting line is read: take the held chunk (curl may
+             * deliver it right here) and scan again. */
+            w->paused = false;
+            curl_easy_pause(w->h, CURLPAUSE_CONT);
+            continue;
         }
         if (w->done)
             return finish(w, ev, err);

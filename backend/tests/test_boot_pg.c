@@ -24,10 +24,10 @@ static const char *const old_values[][2] = {
 
 static PGconn *connect_test_db(void)
 {
-    const char *dsn = getenv("EXO_TEST_DSN");
-    if (!dsn)
+    const char *dsn_text = getenv("EXO_TEST_DSN");
+    if (!dsn_text)
         fail_msg("EXO_TEST_DSN is not set: run under backend/tests/integration/with_pg.py");
-    PGconn *c = PQconnectdb(dsn);
+    PGconn *c = PQconnectdb(dsn_text);
     assert_int_equal(PQstatus(c), CONNECTION_OK);
     return c;
 }

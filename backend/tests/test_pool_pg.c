@@ -33,11 +33,14 @@ static const char *test_dsn(void)
     return s;
 }
 
-static pool *new_pool(const char *conninfo, int max_open, int max_idle)
+/* The pool borrows *d, parsed from conninfo: free it after the pool. */
+static pool *new_pool(const char *conninfo, int max_open, int max_idle, dsn **d)
 {
-    pool_config cfg = {conninfo, max_open, max_idle, NULL};
-    pool *p = NULL;
     exo_err e = EXO_ERR_INIT;
+    if (dsn_parse(d, conninfo, &e) < 0)
+        fail_msg("dsn_parse: %s", err_msg(&e));
+    pool_config cfg = {*d, max_open, max_idle, NULL};
+    pool *p = NULL;
     if (pool_new(&p, &cfg, &e) != 0)
         fail_msg("pool_new: %s", err_msg(&e));
     err_clear(&e);
@@ -104,7 +107,8 @@ static void test_50_threads_share_10_connections_and_keep_3(void **state)
     PGconn *admin = PQconnectdb(conninfo);
     if (PQstatus(admin) != CONNECTION_OK)
         fail_msg("admin connection: %s", PQerrorMessage(admin));
-    pool *p = new_pool(conninfo, 10, 3);
+    dsn *d = NULL;
+    pool *p = new_pool(conninfo, 10, 3, &d);
     load l = {.p = p};
     atomic_init(&l.failures, 0);
     atomic_init(&l.over_limit, 0);
@@ -127,6 +131,7 @@ static void test_50_threads_share_10_connections_and_keep_3(void **state)
     assert_int_equal(n, st.open);
 
     pool_free(p);
+    dsn_free(d);
     assert_int_equal(settled_server_count(admin, 0), 0);
     PQfinish(admin);
 }
@@ -134,7 +139,8 @@ static void test_50_threads_share_10_connections_and_keep_3(void **state)
 static void test_connection_left_in_transaction_is_closed(void **state)
 {
     (void)state;
-    pool *p = new_pool(test_dsn(), 2, 2);
+    dsn *d = NULL;
+    pool *p = new_pool(test_dsn(), 2, 2, &d);
     exo_err e = EXO_ERR_INIT;
     PGconn *c = pool_get(p, &e);
     assert_non_null(c);
@@ -153,6 +159,7 @@ static void test_connection_left_in_transaction_is_closed(void **state)
     pool_get_stats(p, &st);
     assert_int_equal(st.idle, 1);
     pool_free(p);
+    dsn_free(d);
     err_clear(&e);
 }
 
@@ -186,7 +193,8 @@ static void test_wrong_password_fails_without_showing_it(void **state)
     (void)state;
     char *real = NULL;
     char *bad = with_wrong_password(test_dsn(), &real);
-    pool *p = new_pool(bad, 2, 1);
+    dsn *d = NULL;
+    pool *p = new_pool(bad, 2, 1, &d);
     exo_err e = EXO_ERR_INIT;
     assert_null(pool_get(p, &e));
     const char *msg = err_msg(&e);
@@ -201,6 +209,7 @@ static void test_wrong_password_fails_without_showing_it(void **state)
     assert_int_equal(st.opened, 0);
     err_clear(&e);
     pool_free(p);
+    dsn_free(d);
     free(bad);
     free(real);
 }

@@ -201,6 +201,15 @@ def test_non_json_answer_names_the_status():
     assert 'no "deployments" list' in one_line_error(p, 1)
 
 
+def test_an_answer_past_64_mib_is_refused_naming_the_limit():
+    """exo holds at most 64 MiB of an answer (its reply buffer's cap): one
+    byte more is an error naming the limit, not an allocation."""
+    big = b'{"deployments": [], "pad": "' + b"x" * (64 << 20) + b'"}'
+    with fake_server(200, big) as (url, _):
+        p = run_exo("deployment", "list", env={"EXO_URL": url, "EXO_TOKEN": TOKEN})
+    assert one_line_error(p, 1) == "exo: the server's answer (200) is larger than 64 MiB"
+
+
 def test_server_errors_name_the_status():
     body = json.dumps({"error": {"code": "database_unavailable",
                                  "message": "the database connection was lost"}})

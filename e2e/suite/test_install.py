@@ -200,7 +200,7 @@ def test_switching_to_a_managed_database_prunes_the_bundled_one(tmp_path):
         finally:
             old.close()
         line = one_line_error(p)
-        assert "the server is PostgreSQL 15.4; Exo needs 16 or newer" in line, line
+        assert "the database server is PostgreSQL 15.4; Exo needs PostgreSQL 16 or newer" in line, line
         p = exo_install("install", "--postgres=false", "--db-dsn", bad, "--wait=false")
         line = one_line_error(p)
         assert "password authentication failed" in line and "Wr0ng-pw-123" not in line, line

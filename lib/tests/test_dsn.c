@@ -167,6 +167,10 @@ static void test_keyword_password_spill_never_in_error(void **state)
     (void)state;
     assert_error("host=h password=my s3cr3t",
                  "cannot parse DSN: missing \"=\" after \"…\" in connection info string");
+    /* (from test_pool.c, when the pool parsed its own DSN) */
+    char *msg = parse_error("host=h password=my secret");
+    assert_null(strstr(msg, "secret"));
+    free(msg);
     assert_error("host=h password='abc",
                  "cannot parse DSN: unterminated quoted string in connection info string");
     /* a quote inside the password makes libpq's quoting ambiguous */

@@ -1347,6 +1347,171 @@ static void test_watch_delivers_every_event_of_a_long_stream(void **state)
     buf_free(&all);
 }
 
+/* ---- caps on what the server sends ------------------------------------ */
+
+/* An ADDED event for a pod whose name is name_len copies of c, and its
+ * newline. */
+static void put_event(buf *b, char c, size_t name_len, int rv)
+{
+    buf_puts(b, "{\"type\":\"ADDED\",\"object\":{\"metadata\":{\"name\":\"");
+    for (size_t i = 0; i < name_len; i++)
+        buf_putc(b, c);
+    buf_printf(b, "\",\"resourceVersion\":\"%d\"}}}\n", rv);
+}
+
+/* Scripts a watch of the default namespace's pods that sends these chunks
+ * delay_ms apart. */
+static void script_watch_chunks(const char *const *chunks, size_t n, int delay_ms)
+{
+    cJSON *s = cJSON_CreateObject();
+    cJSON_AddStringToObject(s, "path", "/api/v1/namespaces/default/pods");
+    cJSON_AddNumberToObject(s, "chunk_delay_ms", delay_ms);
+    cJSON *list = cJSON_AddArrayToObject(s, "chunks");
+    for (size_t i = 0; i < n; i++)
+        cJSON_AddItemToArray(list, cJSON_CreateString(chunks[i]));
+    char *text = cJSON_PrintUnformatted(s);
+    free(fake_call("POST", "/_control/script", text));
+    free(text);
+    cJSON_Delete(s);
+}
+
+static void test_an_answer_past_the_cap_fails_at_once_naming_the_cap(void **state)
+{
+    (void)state;
+    char exact[1001], over[1002];
+    memset(exact, 'x', 1000);
+    exact[1000] = '\0';
+    memset(over, 'x', 1001);
+    over[1001] = '\0';
+    buf script = BUF_INIT;
+    buf_printf(&script,
+               "[{'path':'/readyz','body':'%s'},{'path':'/readyz','body':'%s','times':5}]",
+               exact, over);
+    fake_script(script.ptr);
+    buf_free(&script);
+    kube_config *cfg = token_config();
+    kube_client_opts o = {.backoff_base_ms = 10, .max_response = 1000};
+    kube_client *c = client_for(cfg, &o);
+    buf body = BUF_INIT;
+    long status = 0;
+    exo_err e = EXO_ERR_INIT;
+    assert_int_equal(kube_request(c, "GET", "/readyz", NULL, NULL, 0, &body, &status, &e), 0);
+    assert_int_equal(body.len, 1000);
+    buf_free(&body);
+    assert_int_equal(body.max, 0); /* the client's cap is not left on the caller's buffer */
+    assert_int_equal(kube_request(c, "GET", "/readyz", NULL, NULL, 0, &body, &status, &e), -1);
+    assert_string_equal(err_msg(&e),
+                        "GET /readyz: the answer is larger than 1000 bytes (the most this client "
+                        "reads)");
+    assert_int_equal(e.http_status, 0);
+    assert_true(body.len <= 1000);
+    /* Asking again would get the same answer: no retry. */
+    assert_int_equal(kube_client_stats(c)->requests, 2);
+    assert_int_equal(kube_client_stats(c)->retries, 0);
+    err_clear(&e);
+    buf_free(&body);
+    kube_client_free(c);
+    kube_config_free(cfg);
+}
+
+static void test_a_json_answer_past_the_cap_fails_naming_what_was_read(void **state)
+{
+    (void)state;
+    buf script = BUF_INIT;
+    buf_puts(&script, "{'path':'/api/v1/namespaces/default/pods/big','body':{'kind':'Pod',"
+                      "'metadata':{'name':'");
+    for (int i = 0; i < 3000; i++)
+        buf_putc(&script, 'p');
+    buf_puts(&script, "'}}}");
+    fake_script(script.ptr);
+    buf_free(&script);
+    kube_config *cfg = token_config();
+    kube_client_opts o = {.backoff_base_ms = 10, .max_response = 2048};
+    kube_client *c = client_for(cfg, &o);
+    cJSON *pod = NULL;
+    exo_err e = EXO_ERR_INIT;
+    assert_int_equal(kube_get(c, &PODS, "default", "big", &pod, &e), -1);
+    assert_null(pod);
+    assert_string_equal(err_msg(&e), "GET /api/v1/namespaces/default/pods/big: the answer is "
+                                     "larger than 2048 bytes (the most this client reads)");
+    err_clear(&e);
+    kube_client_free(c);
+    kube_config_free(cfg);
+}
+
+static void test_a_watch_event_past_the_line_cap_fails_the_watch_naming_the_cap(void **state)
+{
+    (void)state;
+    buf small = BUF_INIT, big = BUF_INIT;
+    put_event(&small, 'a', 10, 1);
+    put_event(&big, 'b', 5000, 2);
+    const char *chunks[] = {small.ptr, big.ptr};
+    script_watch_chunks(chunks, 2, 30);
+    kube_config *cfg = token_config();
+    kube_client_opts o = {.backoff_base_ms = 10, .timeout_ms = 10000, .max_watch_line = 4096};
+    kube_client *c = client_for(cfg, &o);
+    kube_watch *w = watch_pods(c, "1");
+    assert_int_equal(next_event(w, 5000, NULL), KUBE_WATCH_ADDED);
+    kube_watch_event ev;
+    exo_err e = EXO_ERR_INIT;
+    assert_int_equal(kube_watch_next(w, 5000, &ev, &e), -1);
+    assert_non_null(strstr(err_msg(&e), "watch /api/v1/namespaces/default/pods?watch=1"));
+    assert_non_null(strstr(err_msg(&e), ": an event is larger than 4096 bytes (the most this "
+                                        "client reads)"));
+    assert_int_equal(kube_client_stats(c)->watch_errors, 1);
+    assert_int_equal(kube_client_stats(c)->watch_restarts, 0);
+    err_clear(&e);
+    kube_watch_free(w);
+    kube_client_free(c);
+    kube_config_free(cfg);
+    buf_free(&small);
+    buf_free(&big);
+}
+
+/* The cap is on one event, not on a burst: 300 small events arriving at
+ * once (far more than the cap) are all delivered, the stream held while
+ * they wait, and a line that ends within the cap in a chunk that goes past
+ * it is taken. */
+static void test_a_watch_burst_larger_than_the_cap_is_delivered_whole(void **state)
+{
+    (void)state;
+    buf burst = BUF_INIT, head = BUF_INIT, tail = BUF_INIT, line = BUF_INIT;
+    for (int i = 1; i <= 300; i++)
+        put_event(&burst, 'a', 100, i);
+    /* 4000 of a line, then its last bytes and a whole event in one chunk. */
+    put_event(&line, 'n', 4000 - 50, 301);
+    buf_append(&head, line.ptr, 4000);
+    buf_puts(&tail, line.ptr + 4000);
+    put_event(&tail, 'z', 200, 302);
+    const char *chunks[] = {burst.ptr, head.ptr, tail.ptr};
+    script_watch_chunks(chunks, 3, 200);
+    kube_config *cfg = token_config();
+    kube_client_opts o = {.backoff_base_ms = 10, .timeout_ms = 10000, .max_watch_line = 4096};
+    kube_client *c = client_for(cfg, &o);
+    kube_watch *w = watch_pods(c, "1");
+    int n = 0;
+    cJSON *obj = NULL;
+    kube_watch_type t;
+    while ((t = next_event(w, 10000, &obj)) == KUBE_WATCH_ADDED) {
+        n++;
+        if (n == 301)
+            assert_int_equal(strlen(name_of(obj)), 4000 - 50);
+        if (n == 302)
+            assert_int_equal(name_of(obj)[0], 'z');
+        cJSON_Delete(obj);
+    }
+    assert_int_equal(t, KUBE_WATCH_CLOSED);
+    assert_int_equal(n, 302);
+    assert_string_equal(kube_watch_resource_version(w), "302");
+    kube_watch_free(w);
+    kube_client_free(c);
+    kube_config_free(cfg);
+    buf_free(&burst);
+    buf_free(&head);
+    buf_free(&tail);
+    buf_free(&line);
+}
+
 #define T(name) cmocka_unit_test_setup(name, reset)
 
 int main(void)
@@ -1393,6 +1558,10 @@ int main(void)
         T(test_watch_http_410_reports_expired),
         T(test_watch_forbidden_fills_err),
         T(test_watch_delivers_every_event_of_a_long_stream),
+        T(test_an_answer_past_the_cap_fails_at_once_naming_the_cap),
+        T(test_a_json_answer_past_the_cap_fails_naming_what_was_read),
+        T(test_a_watch_event_past_the_line_cap_fails_the_watch_naming_the_cap),
+        T(test_a_watch_burst_larger_than_the_cap_is_delivered_whole),
     };
     int rc = cmocka_run_group_tests(tests, start_fake, stop_fake);
     curl_global_cleanup();

@@ -108,6 +108,20 @@ def test_oversize_body_is_413(api):
     assert st == 413 and e["error"]["code"] == "too_large"
 
 
+def test_a_body_of_exactly_the_limit_is_read_and_one_byte_more_is_413(api):
+    """The cap is the request body buffer's (1 MiB, docs/api.md): a body of
+    exactly 1 MiB is read (and then judged on its content), one byte more
+    is refused with the limit named."""
+    def body(n):
+        head, tail = b'{"name": "', b'"}'
+        return head + b"x" * (n - len(head) - len(tail)) + tail
+    st, e = api.call("POST", "/api/v1/deployments", raw=body(1 << 20))
+    assert st != 413, e
+    st, e = api.call("POST", "/api/v1/deployments", raw=body((1 << 20) + 1))
+    assert st == 413 and e["error"]["code"] == "too_large", e
+    assert "1048576 bytes" in e["error"]["message"], e
+
+
 def test_event_batches_are_all_or_nothing(api):
     d = api.call("POST", "/api/v1/deployments", {"name": "d"})[1]
     s = api.call("POST", "/api/v1/sessions", {"deployment_id": d["id"]})[1]
