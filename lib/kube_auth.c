@@ -11,7 +11,7 @@
 
 #include "base64.h"
 #include "buf.h"
-#include "kube_config_internal.h"
+#include "kube_config_files.h"
 #include "rfc3339.h"
 #include "xalloc.h"
 

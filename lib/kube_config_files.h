@@ -1,7 +1,9 @@
-/* What lib/kube_config.c shares with lib/kube_auth.c, and nothing else
- * includes: reading the files a kubeconfig names and its fields. */
-#ifndef EXO_KUBE_CONFIG_INTERNAL_H
-#define EXO_KUBE_CONFIG_INTERNAL_H
+/* Reading the files a kubeconfig names and its fields: what both
+ * lib/kube_config.c (the kubeconfig) and lib/kube_auth.c (the credentials it
+ * names) use, in a file of its own so that neither calls the other back.
+ * Nothing outside those two includes it. */
+#ifndef EXO_KUBE_CONFIG_FILES_H
+#define EXO_KUBE_CONFIG_FILES_H
 
 #include <cjson/cJSON.h>
 
