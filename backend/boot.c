@@ -28,11 +28,12 @@ static long elapsed_ms(const struct timespec *start)
     return (now.tv_sec - start->tv_sec) * 1000 + (now.tv_nsec - start->tv_nsec) / 1000000;
 }
 
-PGconn *boot_connect(const dsn *d, exo_err *err)
+PGconn *boot_connect_try(const dsn *d, bool *unreachable, exo_err *err)
 {
     static const pg_connect_opts need = {NULL, NULL, DB_PG_MAJOR, DB_PG_NEEDED_BY};
     PGconn *c;
     int rc = pg_connect_open(&c, d, &need, err);
+    *unreachable = rc == PG_CONNECT_UNREACHABLE;
     if (rc == PG_CONNECT_TOO_OLD)
         return NULL;
     if (rc < 0) {
@@ -46,6 +47,12 @@ PGconn *boot_connect(const dsn *d, exo_err *err)
     /* Quiet the server's notices ("relation already exists, skipping"). */
     PQclear(PQexec(c, "SET client_min_messages = warning"));
     return c;
+}
+
+PGconn *boot_connect(const dsn *d, exo_err *err)
+{
+    bool unreachable;
+    return boot_connect_try(d, &unreachable, err);
 }
 
 int boot_lock(PGconn *c, exo_err *err)

@@ -9,6 +9,8 @@
 
 #include <time.h>
 
+#include <stdbool.h>
+
 #include <libpq-fe.h>
 
 #include "config.h"
@@ -28,6 +30,12 @@ typedef struct {
  * newer (pg_connect_open). The message names the DSN redacted, never its
  * password. */
 PGconn *boot_connect(const dsn *d, exo_err *err);
+
+/* As boot_connect; *unreachable says whether no server answered (a host
+ * name that does not resolve yet, a refused or timed-out connection):
+ * worth waiting for, where a refusal (a wrong password, PostgreSQL 15)
+ * is not. */
+PGconn *boot_connect_try(const dsn *d, bool *unreachable, exo_err *err);
 
 /* Waits for the boot lock, taken inside the caller's transaction and held
  * until it ends: whatever else changes the schema or the keyring

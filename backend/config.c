@@ -24,6 +24,7 @@ static const struct {
     {CONTRACT_ENV_RETENTION_DAYS, offsetof(backend_config, retention_days)},
     {CONTRACT_ENV_PARTITION_PREMAKE, offsetof(backend_config, premake_months)},
     {CONTRACT_ENV_MAINTENANCE_INTERVAL, offsetof(backend_config, maintenance_interval_s)},
+    {CONTRACT_ENV_DB_STARTUP_WAIT, offsetof(backend_config, startup_wait_s)},
 };
 
 int64_t config_parse_duration(const char *s)

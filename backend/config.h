@@ -20,6 +20,7 @@ typedef struct {
     int retention_days;              /* EXO_RETENTION_DAYS */
     int premake_months;              /* EXO_PARTITION_PREMAKE */
     int64_t maintenance_interval_s;  /* EXO_MAINTENANCE_INTERVAL */
+    int64_t startup_wait_s;          /* EXO_DB_STARTUP_WAIT */
 } backend_config;
 
 /* Reads and checks every variable, walking the contract's table.

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +34,8 @@ struct http_server {
     atomic_bool ready;
     _Atomic(api *) api; /* set once boot is done */
     atomic_int in_flight; /* API requests begun and not yet completed */
+    pthread_mutex_t lock; /* guards waiting */
+    char *waiting;        /* why boot has not begun yet ("" / NULL: booting) */
 };
 
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *body)
@@ -102,8 +105,22 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
     if (strcmp(url, "/healthz") == 0)
         return reply(conn, MHD_HTTP_OK, "ok\n");
     if (strcmp(url, "/readyz") == 0) {
-        if (!atomic_load(&s->ready))
-            return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "booting\n");
+        if (!atomic_load(&s->ready)) {
+            buf why = BUF_INIT;
+            pthread_mutex_lock(&s->lock);
+            if (s->waiting)
+                buf_printf(&why, "waiting for the database: %s\n", s->waiting);
+            pthread_mutex_unlock(&s->lock);
+            if (!why.len)
+                return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "booting\n");
+            size_t len = why.len;
+            struct MHD_Response *r = MHD_create_response_from_buffer(len, buf_detach(&why),
+                                                                     MHD_RESPMEM_MUST_FREE);
+            MHD_add_response_header(r, "Content-Type", "text/plain; charset=utf-8");
+            enum MHD_Result ok = MHD_queue_response(conn, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+            MHD_destroy_response(r);
+            return ok;
+        }
         if (!database_answers(s->db))
             return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database not answering\n");
         return reply(conn, MHD_HTTP_OK, "ok\n");
@@ -132,6 +149,7 @@ int http_start(http_server **out, const char *addr, pool *db, exo_err *err)
     atomic_init(&s->ready, false);
     atomic_init(&s->api, NULL);
     atomic_init(&s->in_flight, 0);
+    pthread_mutex_init(&s->lock, NULL);
     /* A pool of threads: an API request waits on the database, and must not
      * hold up /healthz behind it. */
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
@@ -143,6 +161,7 @@ int http_start(http_server **out, const char *addr, pool *db, exo_err *err)
                                  MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
                                  MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
     if (!s->daemon) {
+        pthread_mutex_destroy(&s->lock);
         free(s);
         return err_set(err, "EXO_HTTP_ADDR=\"%s\": cannot listen: %s", addr, strerror(errno));
     }
@@ -160,6 +179,16 @@ void http_set_ready(http_server *s, bool ready)
     atomic_store(&s->ready, ready);
 }
 
+void http_set_waiting(http_server *s, const char *why)
+{
+    char *copy = why ? xstrdup(why) : NULL;
+    pthread_mutex_lock(&s->lock);
+    char *old = s->waiting;
+    s->waiting = copy;
+    pthread_mutex_unlock(&s->lock);
+    free(old);
+}
+
 void http_stop(http_server *s)
 {
     if (!s)
@@ -172,5 +201,7 @@ void http_stop(http_server *s)
     for (int i = 0; i < HTTP_DRAIN_SECONDS * 100 && atomic_load(&s->in_flight) > 0; i++)
         usleep(10000);
     MHD_stop_daemon(s->daemon);
+    pthread_mutex_destroy(&s->lock);
+    free(s->waiting);
     free(s);
 }

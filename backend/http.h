@@ -23,6 +23,11 @@ void http_set_api(http_server *s, api *a);
  * answers. */
 void http_set_ready(http_server *s, bool ready);
 
+/* Before boot: why it has not begun (the database not reachable yet),
+ * which /readyz then says; NULL clears it. The text is copied; it names
+ * the database redacted, never a password. */
+void http_set_waiting(http_server *s, const char *why);
+
 /* Stops accepting, finishes in-flight requests, frees. */
 void http_stop(http_server *s);
 

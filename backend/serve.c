@@ -2,6 +2,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 
@@ -16,6 +17,61 @@
 #include "maintain.h"
 #include "metrics.h"
 #include "pool.h"
+
+/* The longest pause between two tries of an unreachable database. */
+#define CONNECT_BACKOFF_MAX_MS 10000
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - t0->tv_sec) + (now.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/* A fresh install starts the backend before its database's Service name
+ * resolves or its pod listens, and a managed database may be failing over:
+ * a database no server answers for is tried again, with backoff, for
+ * EXO_DB_STARTUP_WAIT, instead of exiting and being restarted by the
+ * kubelet. /readyz says why meanwhile. A refusal (a wrong password,
+ * PostgreSQL 15) ends the process at once: waiting would not change it.
+ * NULL with *stopped when SIGTERM or SIGINT came first. */
+static PGconn *connect_waiting(const backend_config *cfg, http_server *http, const sigset_t *stop,
+                               bool *stopped, exo_err *err)
+{
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    long delay_ms = 250;
+    *stopped = false;
+    for (;;) {
+        bool unreachable;
+        PGconn *c = boot_connect_try(cfg->dsn, &unreachable, err);
+        if (c || !unreachable)
+            return c;
+        double waited = seconds_since(&start);
+        if (waited >= (double)cfg->startup_wait_s) {
+            err_prefix(err, "no database server answered for %.0f s (EXO_DB_STARTUP_WAIT=%llds)",
+                       waited, (long long)cfg->startup_wait_s);
+            return NULL;
+        }
+        double left_ms = ((double)cfg->startup_wait_s - waited) * 1000;
+        if (delay_ms > left_ms)
+            delay_ms = (long)left_ms + 1;
+        char retry[24];
+        snprintf(retry, sizeof retry, "%ld", delay_ms);
+        http_set_waiting(http, err_msg(err));
+        log_msg(LOG_WARN, "database not reachable yet; retrying", "error", err_msg(err),
+                "retry_in_ms", retry, NULL);
+        err_clear(err);
+        struct timespec wait = {delay_ms / 1000, (delay_ms % 1000) * 1000000L};
+        int sig = sigtimedwait(stop, NULL, &wait);
+        if (sig == SIGTERM || sig == SIGINT) {
+            log_msg(LOG_INFO, "stopping", "signal", sig == SIGTERM ? "SIGTERM" : "SIGINT", NULL);
+            *stopped = true;
+            return NULL;
+        }
+        delay_ms = delay_ms * 2 > CONNECT_BACKOFF_MAX_MS ? CONNECT_BACKOFF_MAX_MS : delay_ms * 2;
+    }
+}
 
 int serve_run(const backend_config *cfg, exo_err *err)
 {
@@ -37,8 +93,12 @@ int serve_run(const backend_config *cfg, exo_err *err)
     if (pool_new(&db, &pc, err) < 0 || http_start(&http, cfg->http_addr, db, err) < 0)
         goto out;
     log_msg(LOG_INFO, "listening", "addr", cfg->http_addr, NULL);
-    if (!(c = boot_connect(cfg->dsn, err)))
+    bool stopped;
+    if (!(c = connect_waiting(cfg, http, &stop, &stopped, err))) {
+        rc = stopped ? 0 : -1;
         goto out;
+    }
+    http_set_waiting(http, NULL);
     boot_report b;
     if (boot_run(c, cfg, time(NULL), &ring, &b, err) < 0)
         goto out;

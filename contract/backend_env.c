@@ -68,6 +68,10 @@ const contract_env contract_env_table[CONTRACT_ENV_COUNT] = {
         {.name = "PGSSLROOTCERT", .type = CONTRACT_STRING, .def = "/etc/exo/database-ca/ca.crt",
          .from = CONTRACT_WHEN_SPEC, .spec = "database.caConfigMapRef", .var = "databaseCAPath",
          .help = "read by libpq: the managed database's CA"},
+    [CONTRACT_ENV_DB_STARTUP_WAIT] =
+        {.name = "EXO_DB_STARTUP_WAIT", .type = CONTRACT_DURATION, .def = "5m", .min = 0,
+         .from = CONTRACT_FROM_DEFAULT, .var = "dbStartupWait",
+         .help = "how long serve waits for an unreachable database"},
 };
 
 const contract_env *contract_env_get(contract_env_id id)

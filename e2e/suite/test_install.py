@@ -89,6 +89,12 @@ def test_bundled_install_reaches_a_ready_postgres_16_with_the_generated_password
         assert step in out, out
     if HAVE_CONTROLLER:
         assert "ExoControlPlane exo ready" in out, out
+        # The backend starts before the database's pod answers; it waits
+        # for it (EXO_DB_STARTUP_WAIT) instead of exiting and restarting.
+        pods = kjson("-n", NS, "get", "pods", "-l", "app.kubernetes.io/name=exo-backend")
+        restarts = [cs.get("restartCount", 0) for pod in pods["items"]
+                    for cs in pod["status"].get("containerStatuses", [])]
+        assert restarts and restarts == [0] * len(restarts), restarts
     else:  # what install would have waited for, less the controller
         kubectl("-n", NS, "rollout", "status", "statefulset/exo-postgres", "--timeout=300s")
     password = secret_value(NS, "exo-postgres", "password")
