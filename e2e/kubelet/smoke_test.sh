@@ -112,6 +112,7 @@ for p in $kpid $pids; do kill -0 "$p" 2>/dev/null && left="$left $p"; done
 check "no kubelet or container process left${left:+ (left:$left)}" test -z "$left"
 net=${EXO_E2E_NET:-0}; prefix=exopod-; [ "$net" = 0 ] || prefix=exopod$net-
 check "no pod network namespace left" test -z "$(ip netns list | grep "^$prefix")"
+check "no bridge exokube$net left" test -z "$(ip -o link show "exokube$net" 2>/dev/null)"
 check "no process mentions $dir" test -z "$(pgrep -f -- "$dir")"
 rm -rf "$dir"
 finish

@@ -24,5 +24,8 @@ for ns in $(ip netns list 2>/dev/null | awk -v p="$prefix" 'index($1, p) == 1 {p
   for p in $(ip netns pids "$ns"); do kill -KILL "$p" 2>/dev/null; done
   ip netns del "$ns"
 done
+# The bridge the kubelet made for this net (kubelet_common.py): nothing is
+# attached to it any more, and a later kubelet makes it again.
+ip link del "exokube$net" 2>/dev/null || true
 rm -f "$pidf"
 echo "kubelet: stopped" >&2
