@@ -1,5 +1,7 @@
 """Bad configuration stops the boot with one clear line: no password, no
 key, a non-zero exit, nothing written."""
+import urllib.request
+
 import pytest
 
 from conftest import new_key
@@ -109,7 +111,20 @@ def test_unused_port_is_reported_cleanly(db):
     assert_refused(p, "connecting to the database")
 
 
-def test_url_form_dsn_boots_like_the_keyword_form(db):
-    out = db.run("migrate", EXO_DATABASE_DSN=db.server.dsn(db.name, url=True))
+@pytest.mark.parametrize("scheme", ["postgresql://", "postgres://"])
+def test_url_form_dsn_boots_like_the_keyword_form(db, scheme):
+    """Both URI schemes libpq takes; docs/database.md's example is
+    postgres://, the tests' own DSNs postgresql://."""
+    url = db.server.dsn(db.name, url=True)
+    assert url.startswith("postgresql://")
+    out = db.run("migrate", EXO_DATABASE_DSN=scheme + url[len("postgresql://"):])
     assert '"ddl_statements":' in out.stdout
     assert db.query("SELECT count(*) FROM exo_boot_ledger")[0][0] == 1
+    # The pool (serve's API connections) reads the same form.
+    p, port = db.serve(EXO_DATABASE_DSN=scheme + url[len("postgresql://"):])
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5) as r:
+            assert r.status == 200
+    finally:
+        p.kill()
+        p.wait()
