@@ -195,7 +195,8 @@ check "deleting the Deployment brings it back" wait_for 30 new_deploy
 check "and Ready again" ready_within 180
 k -n exo set image deploy/exo-backend backend=example.com/not-exo:1 >/dev/null
 check "a hand edit of the Deployment's image is put right" wait_for 20 \
-  is "k -n exo get deploy exo-backend -o jsonpath='{.spec.template.spec.containers[0].image}'" ghcr.io/exo-dev/exo-backend:0.1.0
+  is "k -n exo get deploy exo-backend -o jsonpath='{.spec.template.spec.containers[0].image}'" \
+  "$(k -n exo get exocontrolplane exo -o jsonpath='{.spec.backend.image}')"
 
 # --- changes roll it -----------------------------------------------------------
 ecp_patch() { k -n exo patch exocontrolplane exo --type=merge -p "$1" >/dev/null; }

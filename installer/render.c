@@ -189,8 +189,9 @@ cJSON *render_vars(const render_opts *o, bool with_secrets)
 /* Puts the app.kubernetes.io labels on a metadata object, in one fixed
  * order, after the name and component the template chose and before any
  * other labels it had. Selectors are left alone: they use only name and
- * instance, and are immutable. */
-static void set_labels(cJSON *metadata)
+ * instance, and are immutable. with_version: whether it gets the version
+ * label (see label_object). */
+static void set_labels(cJSON *metadata, bool with_version)
 {
     if (!cJSON_IsObject(metadata))
         return;
@@ -201,7 +202,8 @@ static void set_labels(cJSON *metadata)
     cJSON_AddStringToObject(labels, "app.kubernetes.io/name",
                             cJSON_IsString(name) ? name->valuestring : "exo");
     cJSON_AddStringToObject(labels, "app.kubernetes.io/instance", INSTANCE);
-    cJSON_AddStringToObject(labels, "app.kubernetes.io/version", EXO_VERSION);
+    if (with_version)
+        cJSON_AddStringToObject(labels, "app.kubernetes.io/version", EXO_VERSION);
     if (cJSON_IsString(component))
         cJSON_AddStringToObject(labels, "app.kubernetes.io/component", component->valuestring);
     cJSON_AddStringToObject(labels, "app.kubernetes.io/part-of", "exo");
@@ -213,12 +215,32 @@ static void set_labels(cJSON *metadata)
     cJSON_Delete(old);
 }
 
+/* Whether one of the pod's containers runs an image of this release (its
+ * tag is EXO_VERSION). */
+static bool runs_this_release(const cJSON *pod)
+{
+    const cJSON *spec = cJSON_GetObjectItemCaseSensitive(pod, "spec"), *c;
+    size_t vlen = strlen(EXO_VERSION);
+    cJSON_ArrayForEach (c, cJSON_GetObjectItemCaseSensitive(spec, "containers")) {
+        const cJSON *image = cJSON_GetObjectItemCaseSensitive(c, "image");
+        size_t n = cJSON_IsString(image) ? strlen(image->valuestring) : 0;
+        if (n > vlen && image->valuestring[n - vlen - 1] == ':' &&
+            strcmp(image->valuestring + n - vlen, EXO_VERSION) == 0)
+            return true;
+    }
+    return false;
+}
+
+/* A pod template's labels are part of it: a version label there restarts
+ * the pods on every release. So a pod template carries it only when its
+ * code changes with the release anyway (the controller's image); the
+ * bundled PostgreSQL's pod keeps running across upgrades of the tool. */
 static void label_object(cJSON *doc)
 {
-    set_labels(cJSON_GetObjectItemCaseSensitive(doc, "metadata"));
+    set_labels(cJSON_GetObjectItemCaseSensitive(doc, "metadata"), true);
     cJSON *spec = cJSON_GetObjectItemCaseSensitive(doc, "spec");
     cJSON *pod = cJSON_GetObjectItemCaseSensitive(spec, "template");
-    set_labels(cJSON_GetObjectItemCaseSensitive(pod, "metadata"));
+    set_labels(cJSON_GetObjectItemCaseSensitive(pod, "metadata"), runs_this_release(pod));
 }
 
 int render_template(cJSON **doc, const char *name, const cJSON *vars, exo_err *err)

@@ -203,12 +203,14 @@ static void test_same_options_give_the_same_bytes(void **state)
     buf_free(&b);
 }
 
-static void assert_standard_labels(const cJSON *labels, const char *what)
+/* The version label too unless without_version (a pod template whose
+ * images are not this release's). */
+static void assert_standard_labels(const cJSON *labels, const char *what, bool without_version)
 {
-    const char *keys[] = {"app.kubernetes.io/name",    "app.kubernetes.io/instance",
-                          "app.kubernetes.io/version", "app.kubernetes.io/component",
-                          "app.kubernetes.io/part-of", "app.kubernetes.io/managed-by"};
-    for (size_t i = 0; i < 6; i++)
+    const char *keys[] = {"app.kubernetes.io/name",      "app.kubernetes.io/instance",
+                          "app.kubernetes.io/component", "app.kubernetes.io/part-of",
+                          "app.kubernetes.io/managed-by", "app.kubernetes.io/version"};
+    for (size_t i = 0; i < (without_version ? 5u : 6u); i++)
         if (!cJSON_IsString(cJSON_GetObjectItemCaseSensitive(labels, keys[i])))
             fail_msg("%s has no label %s", what, keys[i]);
 }
@@ -223,11 +225,12 @@ static void test_every_object_and_pod_carries_the_standard_labels(void **state)
     const cJSON *d;
     cJSON_ArrayForEach(d, docs)
     {
-        assert_standard_labels(at(d, "metadata.labels"), str(d, "metadata.name"));
+        assert_standard_labels(at(d, "metadata.labels"), str(d, "metadata.name"), false);
         const cJSON *pod_labels = at(d, "spec.template.metadata.labels");
         if (!pod_labels)
             continue;
-        assert_standard_labels(pod_labels, "pod template");
+        assert_standard_labels(pod_labels, "pod template",
+                               strcmp(str(d, "metadata.name"), "exo-postgres") == 0);
         /* Selectors: name and instance only (they are immutable), and they
          * select the pod template. */
         const cJSON *sel = at(d, "spec.selector.matchLabels");
@@ -435,6 +438,24 @@ static void test_file_names_keep_apply_order(void **state)
     cJSON_Delete(docs);
 }
 
+/* A release of the tool must not restart the bundled PostgreSQL whose spec
+ * it did not change: its pod template carries no version label. The
+ * controller's does: its image is this release's, and rolls anyway. */
+static void test_postgres_pod_template_does_not_change_with_the_release(void **state)
+{
+    (void)state;
+    render_opts o;
+    render_opts_init(&o);
+    cJSON *docs = render(&o);
+    const char *v = "app.kubernetes.io/version";
+    const cJSON *sts = find(docs, "StatefulSet", "exo-postgres");
+    const cJSON *ctl = find(docs, "Deployment", "exo-controller");
+    assert_null(cJSON_GetObjectItemCaseSensitive(at(sts, "spec.template.metadata.labels"), v));
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(at(sts, "metadata.labels"), v));
+    assert_non_null(cJSON_GetObjectItemCaseSensitive(at(ctl, "spec.template.metadata.labels"), v));
+    cJSON_Delete(docs);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -448,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_renderings_carry_every_variable_of_the_contract),
         cmocka_unit_test(test_secrets_are_named_and_keyed_by_the_contract),
         cmocka_unit_test(test_file_names_keep_apply_order),
+        cmocka_unit_test(test_postgres_pod_template_does_not_change_with_the_release),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
