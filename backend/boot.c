@@ -77,6 +77,10 @@ static int steps(PGconn *c, const backend_config *cfg, time_t now, keyring **rin
                  exo_err *err)
 {
     schema_report s = {0};
+    /* A database a newer release migrated is left alone: nothing below may
+     * write to it. */
+    if (schema_check_version(c, err) < 0)
+        return -1;
     /* A wrong key must stop the boot before any write: check it first when
      * the database already has a keyring (keyring_load finds none on a
      * fresh database and returns NULL). */
@@ -97,7 +101,7 @@ static int steps(PGconn *c, const backend_config *cfg, time_t now, keyring **rin
     }
     if (schema_create_partition_parents(c, &s, err) < 0 ||
         schema_migrate_encrypted_columns(c, &s, err) < 0 || schema_auto_migrate(c, &s, err) < 0 ||
-        schema_add_constraints(c, &s, err) < 0)
+        schema_add_constraints(c, &s, err) < 0 || schema_record_version(c, err) < 0)
         return -1;
     if (keyring_bootstrap(ring, c, cfg->key, schema_encrypted_columns, err) < 0)
         return err_prefix(err, "step 5, keyring");

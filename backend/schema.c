@@ -1,12 +1,14 @@
 #include "schema.h"
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
 #include "db.h"
 #include "log.h"
+#include "version.h"
 
 typedef struct {
     const char *name;
@@ -114,6 +116,14 @@ static const model models[] = {
       {"holder", "text NOT NULL", "text"},
       {"ddl_statements", "integer NOT NULL", "integer"},
       {"duration_ms", "integer NOT NULL", "integer"}},
+     {{0}}},
+    /* One row: the schema version the database was last migrated to, and
+     * by which release (schema_check_version). */
+    {"exo_schema_version", NULL, "one",
+     {{"one", "boolean DEFAULT true CHECK (one)", "boolean"},
+      {"version", "integer NOT NULL", "integer"},
+      {"migrated_by", "text NOT NULL", "text"},
+      {"migrated_at", TS " NOT NULL DEFAULT now()", TS}},
      {{0}}},
     /* Leases for work one replica at a time does (the maintenance daemon);
      * rows, not session locks, so that they hold behind PgBouncer. */
@@ -355,4 +365,40 @@ int schema_add_constraints(PGconn *c, schema_report *r, exo_err *err)
             return err_prefix(err, "step 4, constraints");
     }
     return 0;
+}
+
+int schema_check_version(PGconn *c, exo_err *err)
+{
+    bool exists;
+    if (relation_exists(c, "exo_schema_version", &exists, err) < 0)
+        return -1;
+    if (!exists)
+        return 0;
+    PGresult *res = db_query(c, "reading the schema version",
+                             "SELECT version, migrated_by FROM exo_schema_version", NULL, err);
+    if (!res)
+        return -1;
+    int rc = 0;
+    if (PQntuples(res) == 1 && atoi(PQgetvalue(res, 0, 0)) > SCHEMA_VERSION)
+        rc = err_set(err,
+                     "the database's schema is version %s, migrated by exo-backend %s; this "
+                     "exo-backend %s knows version %d and changes nothing: run %s or newer, or "
+                     "restore the backup taken before the upgrade (docs/upgrade.md)",
+                     PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1), EXO_VERSION, SCHEMA_VERSION,
+                     PQgetvalue(res, 0, 1));
+    PQclear(res);
+    return rc;
+}
+
+int schema_record_version(PGconn *c, exo_err *err)
+{
+    char v[16];
+    snprintf(v, sizeof v, "%d", SCHEMA_VERSION);
+    const char *p[] = {v, EXO_VERSION, NULL};
+    return db_exec(c, "recording the schema version",
+                   "INSERT INTO exo_schema_version (version, migrated_by) VALUES ($1::int, $2) "
+                   "ON CONFLICT (one) DO UPDATE SET version = EXCLUDED.version, migrated_by = "
+                   "EXCLUDED.migrated_by, migrated_at = now() "
+                   "WHERE exo_schema_version.version < EXCLUDED.version",
+                   p, err);
 }

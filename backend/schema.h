@@ -10,6 +10,12 @@
 
 #include "err.h"
 
+/* The version of the schema this binary migrates to, recorded in the
+ * database (exo_schema_version): raised with every change of the models
+ * that an older binary could trip on, so that it finds out the database is
+ * ahead of it. 1: the schema of release 0.1.0 (and 0.2.0). */
+#define SCHEMA_VERSION 1
+
 /* What a migration run did. */
 typedef struct {
     int ddl;      /* DDL statements issued */
@@ -25,6 +31,16 @@ extern const char *const schema_encrypted_columns[];
 /* Splits an entry of schema_encrypted_columns: the table into `table`,
  * and the column (borrowed from tc) as the return value. */
 const char *schema_column_split(const char *tc, char table[64]);
+
+/* Refuses a database a newer exo-backend migrated (its recorded version
+ * is above SCHEMA_VERSION) before anything is written: an older image
+ * rolled back over a migrated database must not touch it. The message says
+ * both versions and what to do. Inside the boot's transaction, first. */
+int schema_check_version(PGconn *conn, exo_err *err);
+
+/* Records SCHEMA_VERSION as the database's, when it is higher than what
+ * is recorded (it never lowers it). After step 4. */
+int schema_record_version(PGconn *conn, exo_err *err);
 
 /* Boot steps 1 to 4, in order, on conn, inside the caller's transaction. */
 int schema_create_partition_parents(PGconn *conn, schema_report *r, exo_err *err);

@@ -15,6 +15,9 @@ import psycopg
 import pytest
 
 from conftest import BIN, SCHEMA_QUERY, month_ahead
+
+VERSION = subprocess.run([BIN, "--version"], capture_output=True, text=True,
+                         check=True).stdout.split()[-1]
 from pgserver import PgServer, as_unprivileged, free_port
 
 
@@ -162,6 +165,33 @@ def test_eight_concurrent_boots_through_pgbouncer_transaction_mode(db, new_db, p
     procs = [subprocess.Popen([BIN, "maintain"], env=env, stdout=subprocess.PIPE, text=True)
              for _ in range(4)]
     assert all(p.wait(timeout=120) == 0 for p in procs)
+
+
+def test_the_schema_version_is_recorded_once_and_never_lowered(db):
+    db.run("migrate")
+    assert db.query("SELECT version, migrated_by FROM exo_schema_version") == [(1, VERSION)]
+    at = db.query("SELECT migrated_at FROM exo_schema_version")
+    assert json.loads(db.run("migrate").stdout)["ddl_statements"] == 0
+    assert db.query("SELECT migrated_at FROM exo_schema_version") == at
+
+
+def test_a_backend_older_than_the_schema_refuses_and_writes_nothing(db):
+    """An older image rolled back over a database a newer release migrated:
+    one line naming both versions and what to do, exit 1, nothing written,
+    from migrate and from serve."""
+    db.run("migrate")
+    with db.connect() as c:
+        c.execute("UPDATE exo_schema_version SET version = 99, migrated_by = '9.9.9'")
+    schema, boots = db.schema(), db.query("SELECT count(*) FROM exo_boot_ledger")
+    for cmd in ("migrate", "serve"):
+        p = db.run(cmd, check=False, timeout=60, EXO_HTTP_ADDR=f"127.0.0.1:{free_port()}")
+        assert p.returncode == 1, p.stderr
+        last = p.stderr.strip().splitlines()[-1]
+        assert (f"exo-backend {cmd}: the database's schema is version 99, migrated by exo-backend "
+                f"9.9.9; this exo-backend {VERSION} knows version 1 and changes nothing: run 9.9.9 "
+                "or newer, or restore the backup taken before the upgrade") in last, last
+    assert db.schema() == schema
+    assert db.query("SELECT count(*) FROM exo_boot_ledger") == boots
 
 
 def test_no_client_inherits_a_passs_lock_timeout_through_pgbouncer(db, pgbouncer):
