@@ -91,6 +91,10 @@ void metrics_render(buf *o, pool *db)
     if (db) {
         pool_stats st;
         pool_get_stats(db, &st);
+        gauge(o, "exo_db_pool_max_open", "The most database connections open at once "
+              "(EXO_DB_MAX_OPEN_CONNS).", st.max_open);
+        gauge(o, "exo_db_pool_max_idle", "The most idle database connections kept "
+              "(EXO_DB_MAX_IDLE_CONNS).", st.max_idle);
         gauge(o, "exo_db_pool_open", "Open database connections.", st.open);
         gauge(o, "exo_db_pool_idle", "Idle database connections.", st.idle);
         gauge(o, "exo_db_pool_in_use", "Database connections in use.", st.in_use);

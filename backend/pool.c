@@ -264,6 +264,8 @@ void pool_get_stats(pool *p, pool_stats *out)
     pthread_mutex_lock(&p->mu);
     *out = p->st;
     pthread_mutex_unlock(&p->mu);
+    out->max_open = p->max_open;
+    out->max_idle = p->max_idle;
 }
 
 void pool_free(pool *p)

@@ -33,6 +33,8 @@ typedef struct {
 } pool_config;
 
 typedef struct {
+    int max_open;    /* the configured limits, beside the use below */
+    int max_idle;
     int open;        /* connections that exist */
     int idle;        /* of which idle */
     int in_use;      /* of which handed out */

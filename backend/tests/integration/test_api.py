@@ -168,6 +168,7 @@ def test_metrics_report_requests_pool_and_events(api):
         text = r.read().decode()
     for name in ["exo_http_requests_total{code=\"2xx\"}", "exo_http_request_duration_seconds_bucket",
                  "exo_db_pool_open", "exo_db_pool_idle", "exo_db_pool_in_use",
+                 "exo_db_pool_max_open 100", "exo_db_pool_max_idle 10",
                  "exo_db_pool_waits_total", "exo_maintenance_runs_total",
                  "exo_partitions_dropped_total", "exo_cast_bytes_written_total"]:
         assert name in text, name
