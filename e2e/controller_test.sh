@@ -296,6 +296,17 @@ check "the kubelet restarts it and it leads again after the intruder's lease exp
   wait_for 60 sh -c "[ \"\$(kubectl --kubeconfig '$kc' -n exo get lease exo-controller -o jsonpath='{.spec.holderIdentity}')\" = '$ctl_pod2' ]"
 check "(restart count went up)" test "$(ctl_restarts)" -gt "$r0"
 
+# --- a GitOps sync again: manifests/ holds no Secret, so it touches none --------
+secret_versions() {
+  k -n exo get secret exo-postgres exo-database exo-encryption exo-bootstrap \
+    -o jsonpath='{range .items[*]}{.metadata.name}={.metadata.resourceVersion} {end}'
+}
+before=$(secret_versions)
+for f in "$root"/manifests/0*.yaml; do k apply --server-side -f "$f" >/dev/null || bad "re-apply $f"; done
+check "re-applying manifests/ (a sync) leaves the four Secrets made out of band untouched" \
+  is secret_versions "$before"
+check "manifests/ holds no Secret" sh -c "! grep -l '^kind: Secret' '$root'/manifests/*.yaml"
+
 # --- deleting the resource -----------------------------------------------------
 audit harvest || bad "secrets audit: harvest"
 castsdir=$(k get pv "$(k -n exo get pvc exo-casts -o jsonpath='{.spec.volumeName}')" -o jsonpath='{.spec.hostPath.path}')

@@ -98,9 +98,9 @@ static const struct flag {
      "      --retention-days N          default retention of session and audit events,\n"
      "                                  1 to " XSTR(MAX_RETENTION_DAYS) " (default %s)\n"},
     {FLAG_INCLUDE_SECRETS, "include-secrets", no_argument, 0, FLAGS_RENDER,
-     "      --include-secrets           also print the Secrets, with freshly generated\n"
-     "                                  passwords and encryption key: keep such output\n"
-     "                                  out of Git (compose: write them to DIR/.env)\n"},
+     "      --include-secrets           also print the Secrets: freshly generated passwords\n"
+     "                                  and encryption key, and --db-dsn's DSN; keep such\n"
+     "                                  output out of Git (compose: write them to DIR/.env)\n"},
     {FLAG_PUBLISH, "publish", required_argument, 0, FLAGS_RENDER,
      "      --publish HOST:PORT         compose only: where the backend's HTTP port is\n"
      "                                  published (default %s)\n"},

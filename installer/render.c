@@ -112,7 +112,8 @@ static void add_env_secret(cJSON *vars, contract_env_id id, const char *value)
     buf_free(&name);
 }
 
-/* Secret values: generated with --include-secrets, the DSN also when given. */
+/* Secret values, with --include-secrets: generated, and the managed DSN
+ * as given. */
 static void add_secret_vars(cJSON *vars, const render_opts *o)
 {
     char *password = NULL;
@@ -275,7 +276,11 @@ int render_objects(cJSON **docs, const render_opts *o, exo_err *err)
         have |= BUNDLED;
     if (o->include_secrets)
         have |= SECRETS;
-    if (!o->bundled_postgres || o->include_secrets)
+    /* Never a Secret in the output unless asked (--include-secrets; install
+     * always asks, and writes a Secret only where none exists): a GitOps
+     * repository holds no Secret that Argo CD or Flux would then put back
+     * over the one provided out of band (docs/gitops.md). */
+    if (o->include_secrets)
         have |= DSN;
     if (o->db_ca_pem)
         have |= CA;

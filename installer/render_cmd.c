@@ -31,9 +31,13 @@ static void warn_about_secrets(const flags *a)
                         "the encryption key; keep it out of Git and back the key up separately\n");
     if (a->db_dsn) {
         const dsn *d = a->db_dsn;
-        if (dsn_get(d, "password") && !a->compose)
+        if (o->include_secrets && dsn_get(d, "password") && !a->compose)
             fprintf(stderr, "warning: the exo-database Secret holds the --db-dsn password; keep "
                             "this output out of Git (docs/gitops.md)\n");
+        else if (!o->include_secrets && !a->compose)
+            fprintf(stderr, "note: Secret exo-database (key dsn, the DSN) is not in the output: "
+                            "provide it out of band, or add --include-secrets "
+                            "(docs/gitops.md)\n");
         if (o->db_ca_pem) {
             const char *mode = dsn_get(d, "sslmode");
             if (!mode || strncmp(mode, "verify-", 7) != 0)

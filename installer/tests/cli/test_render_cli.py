@@ -80,21 +80,26 @@ def test_hostile_password_cannot_change_the_manifest_structure():
     password = 'p: "#\nkind: Namespace\n- x'
     escaped = password.replace("\\", "\\\\").replace("'", "\\'")
     dsn = f"host=db.example.com user=exo dbname=exo sslmode=require password='{escaped}'"
-    p, docs = render("--postgres=false", "--db-dsn", dsn)
-    assert kinds(docs)[3] == "Secret/exo-database"
+    p, docs = render("--postgres=false", "--db-dsn", dsn, "--include-secrets")
+    assert "Secret/exo-database" in kinds(docs)
     assert len([d for d in docs if d["kind"] == "Namespace"]) == 1
-    secret = docs[3]
+    secret = next(d for d in docs if d["kind"] == "Secret" and
+                  d["metadata"]["name"] == "exo-database")
     assert base64.b64decode(secret["data"]["dsn"]).decode() == dsn
     assert "password" in p.stderr  # the warning that the Secret carries it
     assert password not in p.stderr
 
 
-def test_managed_mode_renders_no_postgres_objects():
-    _, docs = render("--postgres=false", "--db-dsn",
-                     "postgres://exo@db.example.com/exo?sslmode=verify-full")
+def test_managed_mode_renders_no_postgres_objects_and_no_secret():
+    """For GitOps: no Secret in the output, not even the DSN given on the
+    command line (a GitOps tool would put it back over the one provided out
+    of band); stderr says which Secret to provide."""
+    p, docs = render("--postgres=false", "--db-dsn",
+                     "postgres://exo:Zq9-not-rendered@db.example.com/exo?sslmode=verify-full")
     assert not [d for d in docs if "postgres" in d["metadata"]["name"]]
-    assert "Secret/exo-database" in kinds(docs)
-    assert "Secret/exo-encryption" not in kinds(docs)
+    assert not [d for d in docs if d["kind"] == "Secret"], kinds(docs)
+    assert "Secret exo-database (key dsn, the DSN) is not in the output" in p.stderr
+    assert "Zq9-not-rendered" not in p.stdout
 
 
 def test_include_secrets_generates_values_and_warns():
@@ -199,7 +204,9 @@ def test_ca_file_becomes_a_configmap_the_resource_references():
     assert cm["data"]["ca.crt"] == ca.read_text()
     assert docs[-1]["spec"]["database"]["caConfigMapRef"] == {"name": cm["metadata"]["name"],
                                                               "key": "ca.crt"}
-    assert p.stderr == ""
+    assert p.stderr.splitlines() == [
+        "note: Secret exo-database (key dsn, the DSN) is not in the output: provide it out of "
+        "band, or add --include-secrets (docs/gitops.md)"]
     p, _ = render("--postgres=false", "--db-dsn", "host=db sslmode=require",
                   "--db-ca-file", str(ca))
     assert "verify-full" in p.stderr
