@@ -76,6 +76,7 @@ int maintain_pass(PGconn *c, const backend_config *cfg, time_t now, maintain_rep
     r->dropped = pr.dropped;
     r->moved_rows = pr.moved_rows;
     r->retries = pr.retries;
+    memcpy(r->months_ahead, pr.months_ahead, sizeof r->months_ahead);
     rc = 0;
 release:;
     exo_err ignore = EXO_ERR_INIT;

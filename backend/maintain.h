@@ -13,6 +13,7 @@
 #include <libpq-fe.h>
 
 #include "config.h"
+#include "partitions.h"
 #include "err.h"
 
 typedef struct {
@@ -24,6 +25,7 @@ typedef struct {
     long sessions_expired; /* with their recordings */
     int retries;
     long duration_ms;
+    int months_ahead[PARTITIONS_TABLES_MAX]; /* per schema_partitioned_tables */
 } maintain_report;
 
 int maintain_pass(PGconn *c, const backend_config *cfg, time_t now, maintain_report *r,

@@ -4,6 +4,8 @@
 
 #include <stdatomic.h>
 #include <string.h>
+#include <sys/statvfs.h>
+#include <time.h>
 
 /* Latency buckets in seconds, as Prometheus client libraries default them. */
 static const double buckets[] = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
@@ -15,6 +17,13 @@ static atomic_uint_fast64_t request_count;
 static _Atomic double request_seconds;
 static atomic_uint_fast64_t maintenance_ok, maintenance_failed, partitions_dropped, rows_deleted;
 static atomic_uint_fast64_t session_events, audit_events;
+static atomic_llong last_success, boot_ms, schema_version, key_id;
+static _Atomic(const char *) cast_dir;
+/* Bounded: one per schema_partitioned_tables entry. */
+static struct {
+    _Atomic(const char *) table;
+    atomic_int months;
+} ahead[PARTITIONS_TABLES_MAX];
 
 static void add_double(_Atomic double *d, double v)
 {
@@ -40,6 +49,40 @@ void metrics_maintenance(int ok, int dropped, long deleted)
     atomic_fetch_add(ok ? &maintenance_ok : &maintenance_failed, 1);
     atomic_fetch_add(&partitions_dropped, (uint64_t)(dropped > 0 ? dropped : 0));
     atomic_fetch_add(&rows_deleted, (uint64_t)(deleted > 0 ? deleted : 0));
+}
+
+void metrics_maintenance_done(void)
+{
+    atomic_store(&last_success, (long long)time(NULL));
+}
+
+void metrics_partitions_ahead(const char *table, int months)
+{
+    for (int i = 0; i < PARTITIONS_TABLES_MAX; i++) {
+        const char *t = atomic_load(&ahead[i].table);
+        if (!t) {
+            /* Tables are the schema's constants: the first pass fills the
+             * slots from one thread, later passes find theirs. */
+            atomic_store(&ahead[i].table, table);
+            t = table;
+        }
+        if (strcmp(t, table) == 0) {
+            atomic_store(&ahead[i].months, months);
+            return;
+        }
+    }
+}
+
+void metrics_boot(long duration_ms, int version, int id)
+{
+    atomic_store(&boot_ms, duration_ms);
+    atomic_store(&schema_version, version);
+    atomic_store(&key_id, id);
+}
+
+void metrics_cast_dir(const char *dir)
+{
+    atomic_store(&cast_dir, dir);
 }
 
 void metrics_events(const char *kind, uint64_t n)
@@ -88,6 +131,35 @@ void metrics_render(buf *o, pool *db)
     counter(o, "exo_session_events_total", "Session events accepted.",
             atomic_load(&session_events));
     counter(o, "exo_audit_events_total", "Audit events accepted.", atomic_load(&audit_events));
+    gauge(o, "exo_maintenance_last_success_timestamp_seconds",
+          "When a maintenance pass last succeeded (Unix time; 0: none since start).",
+          atomic_load(&last_success));
+    buf_puts(o, "# HELP exo_partitions_months_ahead Months after the current one with a "
+                "partition, per partitioned table.\n"
+                "# TYPE exo_partitions_months_ahead gauge\n");
+    for (int i = 0; i < PARTITIONS_TABLES_MAX; i++) {
+        const char *t = atomic_load(&ahead[i].table);
+        if (t)
+            buf_printf(o, "exo_partitions_months_ahead{table=\"%s\"} %d\n", t,
+                       atomic_load(&ahead[i].months));
+    }
+    buf_printf(o, "# HELP exo_boot_duration_seconds How long the last boot (migrations, keyring, "
+                  "partitions) took.\n# TYPE exo_boot_duration_seconds gauge\n"
+                  "exo_boot_duration_seconds %.3f\n",
+               (double)atomic_load(&boot_ms) / 1000);
+    gauge(o, "exo_schema_version", "The schema version the database is migrated to.",
+          atomic_load(&schema_version));
+    gauge(o, "exo_keyring_active_key_id", "The id of the keyring's active data key.",
+          atomic_load(&key_id));
+    const char *dir = atomic_load(&cast_dir);
+    struct statvfs vfs;
+    if (dir && statvfs(dir, &vfs) == 0) {
+        gauge(o, "exo_cast_volume_used_bytes", "Bytes used on the recordings volume.",
+              (long long)((vfs.f_blocks - vfs.f_bfree) * vfs.f_frsize));
+        gauge(o, "exo_cast_volume_free_bytes",
+              "Bytes free on the recordings volume for the backend.",
+              (long long)(vfs.f_bavail * vfs.f_frsize));
+    }
     if (db) {
         pool_stats st;
         pool_get_stats(db, &st);

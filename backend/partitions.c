@@ -195,7 +195,7 @@ static bool expired(month_t m, const partition_opts *o)
 }
 
 static int ensure_parent(PGconn *c, const char *parent, const partition_opts *o,
-                         partition_report *r, exo_err *err)
+                         partition_report *r, int *months_ahead, exo_err *err)
 {
     month_set have = {0}, waiting = {0};
     int rc = -1;
@@ -233,6 +233,11 @@ static int ensure_parent(PGconn *c, const char *parent, const partition_opts *o,
             in_short_txn(c, o, create_month, parent, m, r, err) < 0)
             goto out;
     }
+    /* Every month from first to last exists now; a larger premake before
+     * may have made more. */
+    *months_ahead = o->premake_months;
+    while (has_month(&have, last + 1 + (*months_ahead - o->premake_months)))
+        (*months_ahead)++;
     rc = 0;
 out:
     free(have.months);
@@ -242,8 +247,8 @@ out:
 
 int partitions_ensure(PGconn *c, const partition_opts *o, partition_report *r, exo_err *err)
 {
-    for (const char *const *t = schema_partitioned_tables; *t; t++)
-        if (ensure_parent(c, *t, o, r, err) < 0)
+    for (int i = 0; schema_partitioned_tables[i] && i < PARTITIONS_TABLES_MAX; i++)
+        if (ensure_parent(c, schema_partitioned_tables[i], o, r, &r->months_ahead[i], err) < 0)
             return -1;
     return 0;
 }

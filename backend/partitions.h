@@ -21,11 +21,17 @@ typedef struct {
     const pass *pass;      /* a maintenance pass's rules (pass.h); NULL at boot */
 } partition_opts;
 
+/* At least the number of schema_partitioned_tables. */
+#define PARTITIONS_TABLES_MAX 4
+
 typedef struct {
     int created;
     int dropped;
     long moved_rows; /* from the DEFAULT partition into a new month */
     int retries;     /* lock timeouts retried */
+    /* After partitions_ensure: for each of schema_partitioned_tables, how
+     * many months after now's month have a partition, one after another. */
+    int months_ahead[PARTITIONS_TABLES_MAX];
 } partition_report;
 
 /* Creates the DEFAULT partition and the months from now's month through

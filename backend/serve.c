@@ -17,6 +17,7 @@
 #include "maintain.h"
 #include "metrics.h"
 #include "pool.h"
+#include "schema.h"
 
 /* The longest pause between two tries of an unreachable database. */
 #define CONNECT_BACKOFF_MAX_MS 10000
@@ -116,6 +117,8 @@ int serve_run(const backend_config *cfg, exo_err *err)
     PQfinish(c);
     c = NULL;
     boot_log(&b);
+    metrics_boot(b.duration_ms, SCHEMA_VERSION, keyring_active_id(ring));
+    metrics_cast_dir(cfg->cast_dir);
     a = api_new(db, ring, cfg);
     http_set_api(http, a);
     http_set_ready(http, true);
@@ -127,6 +130,13 @@ int serve_run(const backend_config *cfg, exo_err *err)
             int r = maintain_pass(mc, cfg, time(NULL), &m, err);
             pool_put(db, mc, r < 0);
             metrics_maintenance(r == 0, m.dropped, m.deleted_rows);
+            /* A pass skipped because another replica holds the lease did no
+             * work here: its figures are that replica's to report. */
+            if (r == 0 && !m.skipped) {
+                metrics_maintenance_done();
+                for (int i = 0; schema_partitioned_tables[i]; i++)
+                    metrics_partitions_ahead(schema_partitioned_tables[i], m.months_ahead[i]);
+            }
             if (r == 0) {
                 cJSON *o = maintain_report_json(&m);
                 char *line = cJSON_PrintUnformatted(o);

@@ -170,8 +170,18 @@ def test_metrics_report_requests_pool_and_events(api):
                  "exo_db_pool_open", "exo_db_pool_idle", "exo_db_pool_in_use",
                  "exo_db_pool_max_open 100", "exo_db_pool_max_idle 10",
                  "exo_db_pool_waits_total", "exo_maintenance_runs_total",
-                 "exo_partitions_dropped_total", "exo_cast_bytes_written_total"]:
+                 "exo_partitions_dropped_total", "exo_cast_bytes_written_total",
+                 "exo_schema_version 1", "exo_keyring_active_key_id 1",
+                 'exo_partitions_months_ahead{table="session_events"} 3',
+                 'exo_partitions_months_ahead{table="audit_events"} 3',
+                 "exo_boot_duration_seconds ", "exo_cast_volume_free_bytes "]:
         assert name in text, name
+    values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
+              if line and not line.startswith("#")}
+    # The fixture waited for the first pass: it succeeded a moment ago.
+    assert time.time() - 600 < values["exo_maintenance_last_success_timestamp_seconds"] \
+        <= time.time() + 1
+    assert values["exo_cast_volume_free_bytes"] > 0 and values["exo_cast_volume_used_bytes"] > 0
 
 
 def test_sigterm_finishes_the_request_in_flight(db):
