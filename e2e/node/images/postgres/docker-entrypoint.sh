@@ -41,7 +41,7 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   printf '\nhost all all all %s\n' "$auth" >>"$PGDATA/pg_hba.conf"
 
   # A server on the Unix socket only, for the database and the init scripts.
-  pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -p 5432" -w start
+  pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c unix_socket_directories=/var/run/postgresql -p 5432" -w start
   export PGPASSWORD=${POSTGRES_PASSWORD:-}
   psql=(psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --no-password --no-psqlrc -h /var/run/postgresql)
   if [ "$POSTGRES_DB" != postgres ]; then
