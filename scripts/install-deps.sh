@@ -8,7 +8,10 @@ debs=(cmake pkg-config gcc make
       libyaml-dev libcjson-dev libpq-dev libssl-dev libcurl4-openssl-dev
       libmicrohttpd-dev libcmocka-dev valgrind
       pgbouncer postgresql-client docker-compose iproute2 util-linux
-      shellcheck graphviz clang faketime)
+      shellcheck graphviz clang faketime
+      # the real node of the e2e tests (e2e/node): runtime, CNI plugins,
+      # kube-proxy's iptables, and the image builds without a registry
+      containerd runc containernetworking-plugins iptables buildah debootstrap)
 # Node.js for npm (install-postgres.sh); a Node already on PATH (CI's
 # setup-node, NodeSource) will do.
 command -v npm >/dev/null || debs+=(nodejs npm)

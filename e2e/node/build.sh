@@ -20,9 +20,9 @@ go -C "$here/coredns" build -p 2 -o "$here/.bin/coredns" .
 echo "build: kubelet, kube-proxy $v and coredns in $((SECONDS - t)) s" >&2
 # The workspace must not have raised a module the sandbox's go.mod requires
 # (that would recompile client-go and more): name any that differ.
-required=$(go -C "$sbmod" mod edit -json | sed -n 's/.*"Path": "\(.*\)",*$/\1/p' | sort -u)
+mapfile -t required < <(go -C "$sbmod" mod edit -json | sed -n 's/.*"Path": "\(.*\)",*$/\1/p' | sort -u)
 mods() { go -C "$1" list -m -f '{{.Path}} {{if .Replace}}{{.Replace.Version}}{{else}}{{.Version}}{{end}}' all | sort; }
 drift=$(join <(mods "$sbmod") <(mods "$here/coredns") | awk '$2 != $3 {print $1, $2, "->", $3}' |
-        grep -Ff <(sed 's/$/ /' <<<"$required") || true)
+        grep -Ff <(printf '%s \n' "${required[@]}") || true)
 [ -z "$drift" ] || echo "build: CoreDNS's workspace changed modules the sandbox requires (pin them in coredns/go.work):
 $drift" >&2

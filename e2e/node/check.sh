@@ -3,6 +3,7 @@
 # line naming it and its fix, and the exit status is 1 if there is any.
 set -uo pipefail
 sb=$(cd "${1:?usage: check.sh DIR}" && pwd) || exit 1
+# shellcheck source=e2e/node/lib.sh
 . "$(dirname "$0")/lib.sh"
 bad=0
 fail() { echo "node: $*" >&2; bad=1; }

@@ -9,16 +9,17 @@ set -uo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
 [ -d "$1" ] || exit 0
 sb=$(cd "$1" && pwd)
+# shellcheck source=e2e/node/lib.sh
 . "$(dirname "$0")/lib.sh"
 node_lane || exit 1
 
 # stop NAME: SIGTERM, 10 s, SIGKILL.
 stop() {
-  local pid i
+  local pid
   pid=$(ours "$1")
   [ -n "$pid" ] || return 0
   kill -TERM "$pid" 2>/dev/null
-  for i in $(seq 50); do alive "$pid" || break; sleep 0.2; done
+  for _ in $(seq 50); do alive "$pid" || break; sleep 0.2; done
   alive "$pid" && kill -KILL "$pid" 2>/dev/null && sleep 0.5
   rm -f "$nd/$1.pid"
 }
@@ -42,7 +43,7 @@ shims() {
     tr '\0' ' ' 2>/dev/null <"$p/cmdline" | grep -q -- "-address $sock " && echo "${p#/proc/}"
   done
 }
-for i in $(seq 20); do
+for _ in $(seq 20); do
   pids=$(shims)
   [ -n "$pids" ] || break
   # shellcheck disable=SC2086 # a list of pids
@@ -57,14 +58,14 @@ done
 # cgroups: whatever still runs in the kubelet's tree (a container whose
 # shim was killed lives on, reparented to init) is killed; then the tree is
 # removed in every hierarchy, deepest first.
-for i in $(seq 40); do
+for _ in $(seq 40); do
   pids=$(find /sys/fs/cgroup/*/"$cgroot" -name cgroup.procs -exec cat {} + 2>/dev/null | sort -u)
   [ -n "$pids" ] || break
   # shellcheck disable=SC2086 # a list of pids
   kill -KILL $pids 2>/dev/null
   sleep 0.25
 done
-for i in $(seq 20); do
+for _ in $(seq 20); do
   for h in /sys/fs/cgroup/*/; do
     [ -d "$h$cgroot" ] && find "$h$cgroot" -depth -type d -exec rmdir {} + 2>/dev/null
   done
@@ -81,13 +82,14 @@ rm -rf "$run"
   flock -w 30 9
   rm -f "$registry/nodes/$netns"
   if [ -z "$(ls -A "$registry/nodes" 2>/dev/null)" ] && [ -f "$registry/sysctls" ]; then
+    # shellcheck disable=SC2046 # one name=value a line
     sysctl -qw $(cat "$registry/sysctls") && rm -f "$registry/sysctls"
   fi
 ) 9>"$registry/lock"
 
 left=$(findmnt -rn -o TARGET | grep -E "^($nd|$run)(/|$)"; for h in /sys/fs/cgroup/*/; do [ -d "$h$cgroot" ] && echo "$h$cgroot"; done)
 if [ -n "$left" ]; then
-  echo "node: down: left behind:" $left >&2
+  echo "node: down: left behind:" "${left//$'\n'/ }" >&2
   exit 1
 fi
 echo "node: stopped lane $N" >&2

@@ -1,3 +1,5 @@
+#!/usr/bin/env bash
+# shellcheck disable=SC2034,SC2154 # variables for the scripts that source it, which set sb
 # lib.sh — names and paths of a node, sourced by up.sh, down.sh and check.sh
 # with $sb (the sandbox's DIR) set. One node per sandbox; its lane N comes
 # from the address the sandbox serves the API on for it (EXO_SANDBOX_NODE_ADDRESS

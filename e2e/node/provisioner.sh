@@ -12,7 +12,7 @@ mkdir -p "$nd/volumes"
 while sleep 2; do
   "${kc[@]}" get pvc -A -o jsonpath='{range .items[?(@.status.phase=="Pending")]}{.metadata.namespace} {.metadata.name} {.metadata.uid} {.spec.storageClassName} {.spec.resources.requests.storage} {.spec.accessModes[0]} {.spec.volumeName}{"\n"}{end}' 2>/dev/null |
     while read -r ns name uid class size mode volume; do
-      [ "$class" = standard ] && [ -z "$volume" ] || continue
+      if [ "$class" != standard ] || [ -n "$volume" ]; then continue; fi
       "${kc[@]}" get pv "pvc-$uid" >/dev/null 2>&1 && continue
       mkdir -p "$nd/volumes/pvc-$uid"
       "${kc[@]}" create -f - <<EOT && echo "provisioned pvc-$uid for $ns/$name"

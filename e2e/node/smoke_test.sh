@@ -23,7 +23,7 @@ host_state() {
   echo "links: $(ip -o link show | grep -c exonode || true)"
   echo "netns: $(ip netns list | grep -c "^exonode$N\b" || true)"
   echo "mounts: $(findmnt -rn -o TARGET | grep -c -E "^($tmp|/run/exonode$N)" || true)"
-  echo "cgroups: $(ls -d /sys/fs/cgroup/*/exonode$N 2>/dev/null | wc -l)"
+  echo "cgroups: $(find /sys/fs/cgroup/ -mindepth 2 -maxdepth 2 -name "exonode$N" | wc -l)"
   [ -n "$(ls -A /run/exo-node/nodes 2>/dev/null)" ] || sysctl vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops
 }
 before=$(host_state)
@@ -58,7 +58,8 @@ EXO_SANDBOX_NODE_ADDRESS=10.250.$N.1 timeout 180 "$here/../sandbox/up.sh" "$sb" 
 phase "sandbox ready"
 timeout 300 "$here/up.sh" "$sb" >/dev/null
 phase "node up and Ready"
-. /var/cache/exo/node/images/current 2>/dev/null || . "${EXO_NODE_CACHE:-/var/cache/exo/node}/images/current"
+# shellcheck source=/dev/null # written by images/build.sh
+. "${EXO_NODE_CACHE:-/var/cache/exo/node}/images/current"
 k=(kubectl --kubeconfig "$sb/kubeconfig" --request-timeout=30s)
 
 # ---- PostgreSQL 16 on a provisioned claim ----------------------------------------
@@ -98,9 +99,9 @@ metadata: {name: pg}
 spec: {selector: {app: pg}, ports: [{port: 5432, targetPort: 5432}]}
 EOT
 pg_pod
-"${k[@]}" wait --for=jsonpath='{.status.phase}'=Bound pvc/pgdata --timeout=$T >/dev/null
+"${k[@]}" wait --for=jsonpath='{.status.phase}'=Bound pvc/pgdata --timeout="$T" >/dev/null
 phase "PVC bound (default StorageClass, provisioner)"
-"${k[@]}" wait --for=condition=Ready pod/pg --timeout=$T >/dev/null
+"${k[@]}" wait --for=condition=Ready pod/pg --timeout="$T" >/dev/null
 phase "postgres:16 Ready (initdb on the empty claim)"
 "${k[@]}" exec pg -- pg_isready -U exo -d exodb -h 127.0.0.1
 "${k[@]}" exec pg -- psql -U exo -d exodb -h 127.0.0.1 -tAc 'SELECT version()' | grep -q 'PostgreSQL 16'
@@ -135,7 +136,7 @@ kind: Service
 metadata: {name: backend}
 spec: {selector: {app: backend}, ports: [{port: 80, targetPort: 8080}]}
 EOT
-"${k[@]}" wait --for=condition=Ready pod/backend --timeout=$T >/dev/null
+"${k[@]}" wait --for=condition=Ready pod/backend --timeout="$T" >/dev/null
 phase "exo-backend Ready (uid 65532, read-only root, DSN by Service name)"
 "${k[@]}" exec backend -- /usr/local/bin/exo-backend --version
 if "${k[@]}" exec backend -- touch /probe 2>/dev/null; then
@@ -160,16 +161,16 @@ spec:
       printf 'GET /readyz HTTP/1.0\r\nHost: backend\r\n\r\n' >&3
       head -n1 <&3
 EOT
-"${k[@]}" wait --for=jsonpath='{.status.phase}'=Succeeded pod/client --timeout=$T >/dev/null
+"${k[@]}" wait --for=jsonpath='{.status.phase}'=Succeeded pod/client --timeout="$T" >/dev/null
 status=$("${k[@]}" logs client)
 echo "client: backend.default.svc.cluster.local:80 -> $status"
 [[ $status == *" 200 "* ]] || { echo "want HTTP 200 from the backend through its Service"; exit 1; }
 phase "Service port 80 -> 8080 by DNS name from another pod"
 
 # ---- the database pod replaced: the claim's data is still there ----------------------
-"${k[@]}" delete pod pg --wait=true --timeout=$T >/dev/null
+"${k[@]}" delete pod pg --wait=true --timeout="$T" >/dev/null
 pg_pod
-"${k[@]}" wait --for=condition=Ready pod/pg --timeout=$T >/dev/null
+"${k[@]}" wait --for=condition=Ready pod/pg --timeout="$T" >/dev/null
 got=$("${k[@]}" exec pg -- psql -U exo -d exodb -h 127.0.0.1 -tAc 'SELECT v FROM smoke')
 [ "$got" = kept ] || { echo "after the pod was replaced: got '$got', want 'kept'"; exit 1; }
 phase "pod replaced, data read back from the claim"
@@ -178,8 +179,8 @@ phase "pod replaced, data read back from the claim"
 rss() { local p; p=$(cat "$sb/node/$1.pid" 2>/dev/null) && awk '/VmRSS/ {printf "%d MB", $2/1024}' "/proc/$p/status"; }
 echo "memory (RSS): kubelet $(rss kubelet), kube-proxy $(rss kube-proxy), containerd $(rss containerd), coredns $(rss coredns)," \
   "sandbox $(awk '/VmRSS/ {printf "%d MB", $2/1024}' "/proc/$(cat "$sb/sandbox.pid")/status")"
-"${k[@]}" delete pod client backend pg --wait=true --timeout=$T >/dev/null
-"${k[@]}" delete pvc pgdata --wait=true --timeout=$T >/dev/null
+"${k[@]}" delete pod client backend pg --wait=true --timeout="$T" >/dev/null
+"${k[@]}" delete pvc pgdata --wait=true --timeout="$T" >/dev/null
 timeout 60 bash -c "while kubectl --kubeconfig '$sb/kubeconfig' get pv -o name | grep -q .; do sleep 1; done"
 [ -z "$(ls -A "$sb/node/volumes")" ] || { echo "the released volume's directory is still there"; exit 1; }
 timeout 120 "$here/down.sh" "$sb"

@@ -11,12 +11,14 @@ set -euo pipefail
 [ $# -eq 1 ] || { echo "usage: $0 DIR" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 sb=$(cd "$1" && pwd)
+# shellcheck source=e2e/node/lib.sh
 . "$here/lib.sh"
 timeout=${NODE_TIMEOUT:-120}
 "$here/build.sh"
 "$here/check.sh" "$sb"
 node_lane
 images=$("$here/images/build.sh")
+# shellcheck source=/dev/null # written by images/build.sh
 . "$images/current"
 t0=$SECONDS
 log() { echo "node: $* ($((SECONDS - t0)) s)" >&2; }

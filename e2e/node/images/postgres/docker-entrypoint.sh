@@ -18,7 +18,7 @@ if [ "$(id -u)" = 0 ]; then
   mkdir -p "$PGDATA"
   chown postgres:postgres "$PGDATA"
   chmod 00700 "$PGDATA"
-  exec setpriv --reuid=70 --regid=70 --init-groups "$BASH_SOURCE" "$@"
+  exec setpriv --reuid=70 --regid=70 --init-groups "${BASH_SOURCE[0]}" "$@"
 fi
 
 # As a non-root user (runAsUser: 70 and fsGroup), PGDATA may be a
@@ -49,7 +49,10 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   fi
   for f in /docker-entrypoint-initdb.d/*; do
     case $f in
-      *.sh) echo "running $f"; . "$f" ;;
+      *.sh)
+        echo "running $f"
+        # shellcheck source=/dev/null # the user's init scripts
+        . "$f" ;;
       *.sql) echo "running $f"; "${psql[@]}" --dbname "$POSTGRES_DB" -f "$f" ;;
       *) ;;
     esac
