@@ -19,7 +19,8 @@ phase() { echo "PHASE $1: $((SECONDS - tp)) s (total $((SECONDS - t0)) s)"; tp=$
 
 host_state() {
   echo "kube chains: $(iptables-save 2>/dev/null | grep -c '^:KUBE-' || true)"
-  echo "bridges: $(ip -o link show type bridge | awk -F': ' '{print $2}' | sort | tr '\n' ' ')"
+  # Only what this node could leave (other tests' bridges come and go).
+  echo "bridges: $(ip -o link show type bridge | awk -F': ' '{print $2}' | grep -cE '^(cni0|exonode)' || true)"
   echo "links: $(ip -o link show | grep -c exonode || true)"
   echo "netns: $(ip netns list | grep -c "^exonode$N\b" || true)"
   echo "mounts: $(findmnt -rn -o TARGET | grep -c -E "^($tmp|/run/exonode$N)" || true)"
