@@ -17,9 +17,11 @@ debs=(cmake pkg-config gcc make
       libyaml-dev libcjson-dev libpq-dev libssl-dev libcurl4-openssl-dev
       libmicrohttpd-dev libcmocka-dev iproute2 util-linux)
 # The tests' tools: checkers, PgBouncer, the Compose and lint tests, fuzzing,
-# the clock moved by faketime.
+# the clock moved by faketime; and the real node of the e2e tests (e2e/node):
+# runtime, CNI plugins, kube-proxy's iptables, image builds without a registry.
 $demo || debs+=(valgrind pgbouncer postgresql-client docker-compose
-                shellcheck graphviz clang faketime)
+                shellcheck graphviz clang faketime
+                containerd runc containernetworking-plugins iptables buildah debootstrap)
 # Node.js for npm (install-postgres.sh); a Node already on PATH (CI's
 # setup-node, NodeSource) will do.
 command -v npm >/dev/null || debs+=(nodejs npm)

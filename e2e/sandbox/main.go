@@ -4,7 +4,13 @@
 // go.mod. There is no node: pods stay Pending until something registers a
 // Node (see e2e/README.md).
 //
-//	sandbox run --dir DIR [--node-name NAME] [--v N] [--faults SPEC]
+//	sandbox run --dir DIR [--node-name NAME] [--node-address IP] [--v N] [--faults SPEC]
+//
+// --node-address (or EXO_SANDBOX_NODE_ADDRESS) makes the API server listen on
+// IP too, with the same port, and publish IP:port as the endpoint of the
+// `kubernetes` Service: for a real node in a network namespace of its own
+// (e2e/node/), whose pods reach the API at 10.96.0.1:443 through kube-proxy.
+// IP may not exist yet when the sandbox starts (the node creates it).
 //
 // --faults (or EXO_SANDBOX_FAULTS, or DIR/faults at any time) makes the API
 // server answer some requests of exo-install/exo-controller with errors
@@ -84,6 +90,7 @@ type readyInfo struct {
 	KubeletServingKey    string `json:"kubeletServingKey"`
 	ServiceCIDR          string `json:"serviceCIDR"`
 	KubernetesSvcIP      string `json:"kubernetesServiceIP"`
+	NodeAddress          string `json:"nodeAddress,omitempty"`
 	ServiceAccountIssuer string `json:"serviceAccountIssuer"`
 	KubernetesVersion    string `json:"kubernetesVersion"`
 	StartupSeconds       string `json:"startupSeconds"`
@@ -108,6 +115,7 @@ func (r readyInfo) env() string {
 		{"SANDBOX_KUBELET_SERVING_KEY", r.KubeletServingKey},
 		{"SANDBOX_SERVICE_CIDR", r.ServiceCIDR},
 		{"SANDBOX_KUBERNETES_VERSION", r.KubernetesVersion},
+		{"SANDBOX_NODE_ADDRESS", r.NodeAddress},
 	} {
 		fmt.Fprintf(&sb, "%s='%s'\n", kv[0], kv[1])
 	}
@@ -116,12 +124,13 @@ func (r readyInfo) env() string {
 
 func main() {
 	if len(os.Args) < 2 || os.Args[1] != "run" {
-		fmt.Fprintln(os.Stderr, "usage: sandbox run --dir DIR [--node-name NAME] [--v N] [--faults SPEC]")
+		fmt.Fprintln(os.Stderr, "usage: sandbox run --dir DIR [--node-name NAME] [--node-address IP] [--v N] [--faults SPEC]")
 		os.Exit(2)
 	}
 	fs := flag.NewFlagSet("run", flag.ExitOnError)
 	dir := fs.String("dir", "", "state directory (created if missing)")
 	nodeName := fs.String("node-name", "sandbox-node", "node name the pre-made node credentials are for")
+	nodeAddress := fs.String("node-address", os.Getenv("EXO_SANDBOX_NODE_ADDRESS"), "also serve the API on this IPv4 address, the kubernetes Service's endpoint (default $EXO_SANDBOX_NODE_ADDRESS; off)")
 	verbosity := fs.Int("v", 0, "klog verbosity of all components")
 	faults := fs.String("faults", os.Getenv("EXO_SANDBOX_FAULTS"), "fault injection for exo clients, e.g. rate=0.1,seed=7 (default $EXO_SANDBOX_FAULTS; off)")
 	_ = fs.Parse(os.Args[2:])
@@ -131,7 +140,7 @@ func main() {
 	}
 	abs, err := filepath.Abs(*dir)
 	if err == nil {
-		err = run(abs, *nodeName, *verbosity, *faults)
+		err = run(abs, *nodeName, *nodeAddress, *verbosity, *faults)
 	}
 	if err != nil {
 		klog.ErrorS(err, "sandbox failed")
@@ -158,7 +167,7 @@ func mustURL(s string) url.URL {
 	return *u
 }
 
-func run(dir, nodeName string, verbosity int, faults string) error {
+func run(dir, nodeName, nodeAddress string, verbosity int, faults string) error {
 	start := time.Now()
 	for _, d := range []string{dir, filepath.Join(dir, "pki"), filepath.Join(dir, "etcd")} {
 		if err := os.MkdirAll(d, 0o700); err != nil {
@@ -231,7 +240,7 @@ func run(dir, nodeName string, verbosity int, faults string) error {
 	// ---- ports ----------------------------------------------------------
 	// The API server gets an already-open listener (no race); etcd takes
 	// URLs, so its ports are picked free just before it binds them.
-	apiListener, err := net.Listen("tcp", "127.0.0.1:0")
+	apiListener, err := listenAPI(nodeAddress)
 	if err != nil {
 		return err
 	}
@@ -321,13 +330,13 @@ func run(dir, nodeName string, verbosity int, faults string) error {
 	issuer := "https://kubernetes.default.svc.cluster.local"
 	apiArgs := []string{
 		"--bind-address=127.0.0.1",
-		"--advertise-address=127.0.0.1",
 		"--secure-port=" + strconv.Itoa(apiPort),
 		"--etcd-servers=" + etcdClientURL,
 		"--service-cluster-ip-range=" + serviceCIDR,
 		// The default "lease" reconciler writes the API server's address
 		// into the kubernetes Endpoints, and validation rejects 127.0.0.1.
 		"--endpoint-reconciler-type=none",
+		"--advertise-address=127.0.0.1",
 		"--tls-cert-file=" + certs["apiserver"][0],
 		"--tls-private-key-file=" + certs["apiserver"][1],
 		"--client-ca-file=" + caFile,
@@ -346,6 +355,18 @@ func run(dir, nodeName string, verbosity int, faults string) error {
 		"--kubelet-preferred-address-types=InternalIP,Hostname",
 		"--profiling=false",
 		"--v=" + strconv.Itoa(verbosity),
+	}
+	if nodeAddress != "" {
+		// The "lease" reconciler (the API server's default) keeps the
+		// kubernetes Service's endpoints at the advertised address and port.
+		for i, a := range apiArgs {
+			switch a {
+			case "--endpoint-reconciler-type=none":
+				apiArgs[i] = "--endpoint-reconciler-type=lease"
+			case "--advertise-address=127.0.0.1":
+				apiArgs[i] = "--advertise-address=" + nodeAddress
+			}
+		}
 	}
 	apiDone := make(chan struct{})
 	go fi.run(ctx)
@@ -430,8 +451,8 @@ func run(dir, nodeName string, verbosity int, faults string) error {
 		NodeName: nodeName, NodeClientCert: certs["node-"+nodeName][0], NodeClientKey: certs["node-"+nodeName][1],
 		KubeletServingCert: certs["kubelet-serving-"+nodeName][0], KubeletServingKey: certs["kubelet-serving-"+nodeName][1],
 		ServiceCIDR: serviceCIDR, KubernetesSvcIP: kubernetesSvcIP, ServiceAccountIssuer: issuer,
-		KubernetesVersion: versionString(),
-		StartupSeconds:    fmt.Sprintf("%.1f", time.Since(start).Seconds()),
+		KubernetesVersion: versionString(), NodeAddress: nodeAddress,
+		StartupSeconds: fmt.Sprintf("%.1f", time.Since(start).Seconds()),
 	}
 	b, _ := json.MarshalIndent(info, "", "  ")
 	if err := os.WriteFile(filepath.Join(dir, "env"), []byte(info.env()), 0o644); err != nil {
