@@ -221,14 +221,14 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
 
     if (o->leader_elect) {
         leader_opts lo = {ns,          "exo-controller",     identity,
-                          o->lease_ms, o->renew_deadline_ms, o->retry_ms};
+                          o->lease_ms, o->renew_deadline_ms, o->retry_ms, NULL};
         l = leader_new(kc, &lo);
         /* A standby is ready: it is doing its job, which is to wait. */
         health_set_ready(h, true);
         log_msg(LOG_INFO, "waiting for the lease", "lease", "exo-controller", NULL);
         for (;;) {
             exo_err e = EXO_ERR_INIT;
-            int got = leader_try(l, mono_ms(), &e);
+            int got = leader_try(l, &e);
             if (got < 0)
                 log_msg(LOG_WARN, "lease: cannot take or renew", "error", err_msg(&e), NULL);
             err_clear(&e);
@@ -286,7 +286,8 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
         }
         if (l && c.now_ms >= next_renew) {
             exo_err e = EXO_ERR_INIT;
-            int got = leader_try(l, c.now_ms, &e);
+            int got = leader_try(l, &e);
+            c.now_ms = mono_ms(); /* the attempt's requests took time too */
             next_renew = c.now_ms + o->retry_ms;
             if (got == 0) {
                 err_set(err,
