@@ -210,7 +210,7 @@ static int wait_for_lease(ctl *c)
     log_msg(LOG_INFO, "waiting for the lease", "lease", "exo-controller", NULL);
     for (;;) {
         exo_err e = EXO_ERR_INIT;
-        int got = leader_try(c->l, mono_ms(), &e);
+        int got = leader_try(c->l, &e);
         if (got < 0)
             log_msg(LOG_WARN, "lease: cannot take or renew", "error", err_msg(&e), NULL);
         err_clear(&e);
@@ -256,11 +256,13 @@ static void start_informers(ctl *c, handler_ctx hctx[INF_N], const char *ns, con
     };
 }
 
-/* The leader's part of a pass: renews the Lease when due. -1 (err set) when
- * leadership is lost, after which nothing may be written. */
+/* The leader's part of a pass: renews the Lease when due, and sets
+ * c->now_ms. -1 (err set) when leadership is lost, after which nothing may
+ * be written. */
 static int keep_lease(ctl *c, exo_err *err)
 {
     const options *o = c->o;
+    c->now_ms = mono_ms();
     if (!c->l)
         return 0;
     if (leader_lost(c->l, c->now_ms))
@@ -271,7 +273,8 @@ static int keep_lease(ctl *c, exo_err *err)
         return 0;
     exo_err e = EXO_ERR_INIT;
     int rc = 0;
-    int got = leader_try(c->l, c->now_ms, &e);
+    int got = leader_try(c->l, &e);
+    c->now_ms = mono_ms(); /* the attempt's requests took time too */
     c->next_renew = c->now_ms + o->retry_ms;
     if (got == 0) {
         rc = err_set(err, "leader election lost: another process holds the Lease exo-controller");
@@ -286,11 +289,17 @@ static int keep_lease(ctl *c, exo_err *err)
 }
 
 /* Polls every watch, and on the pass where the last cache fills, says the
- * controller is ready and enqueues every ExoControlPlane. */
-static void poll_informers(ctl *c)
+ * controller is ready and enqueues every ExoControlPlane. -1 (err set) when
+ * leadership is lost meanwhile. */
+static int poll_informers(ctl *c, exo_err *err)
 {
     bool all = true;
     for (int i = 0; i < INF_N; i++) {
+        /* Before every poll, not once a pass: a pass can take longer than
+         * the renew deadline when each watch does a TLS handshake on a
+         * loaded machine (5 s measured under valgrind). */
+        if (keep_lease(c, err) < 0)
+            return -1;
         exo_err e = EXO_ERR_INIT;
         if (informer_poll(c->inf[i], c->now_ms, &e) < 0)
             log_msg(LOG_WARN, "informer", "error", err_msg(&e), NULL);
@@ -311,6 +320,7 @@ static void poll_informers(ctl *c)
         c->next_resync = c->now_ms + c->o->resync_ms;
         enqueue_all(c);
     }
+    return 0;
 }
 
 /* One pass of the loop, as redis's serverCron is one pass of its timer:
@@ -319,10 +329,8 @@ static void poll_informers(ctl *c)
  * before the next pass (ms), or -1 (err set) when leadership is lost. */
 static long tick(ctl *c, exo_err *err)
 {
-    c->now_ms = mono_ms();
-    if (keep_lease(c, err) < 0)
+    if (poll_informers(c, err) < 0)
         return -1;
-    poll_informers(c);
     if (c->synced && c->now_ms >= c->next_resync) {
         /* Level-triggered safety net: whatever a watch missed. */
         enqueue_all(c);
@@ -367,7 +375,7 @@ int controller_run(const options *o, kube_config *cfg, const char *ns, const cha
 
     if (o->leader_elect) {
         leader_opts lo = {ns,          "exo-controller",     identity,
-                          o->lease_ms, o->renew_deadline_ms, o->retry_ms};
+                          o->lease_ms, o->renew_deadline_ms, o->retry_ms, NULL};
         c.l = leader_new(c.kc, &lo);
         if (!wait_for_lease(&c)) {
             rc = 0;

@@ -15,9 +15,10 @@ struct leader {
     kube_client *c;
     char *ns, *name, *identity;
     long lease_ms, renew_deadline_ms, retry_ms;
+    long (*clock_ms)(void);
     lease_observed obs;
     bool leading;
-    long renewed_ms; /* last successful renew */
+    long renewed_ms; /* when the last successful renewal was sent */
 };
 
 static bool same(const char *a, const char *b)
@@ -53,6 +54,13 @@ void leader_observed_free(lease_observed *obs)
     obs->holder = obs->renew_time = NULL;
 }
 
+static long monotonic_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
+}
+
 leader *leader_new(kube_client *c, const leader_opts *o)
 {
     leader *l = xcalloc(1, sizeof *l);
@@ -63,6 +71,7 @@ leader *leader_new(kube_client *c, const leader_opts *o)
     l->lease_ms = o->lease_ms > 0 ? o->lease_ms : 15000;
     l->renew_deadline_ms = o->renew_deadline_ms > 0 ? o->renew_deadline_ms : 10000;
     l->retry_ms = o->retry_ms > 0 ? o->retry_ms : 2000;
+    l->clock_ms = o->clock_ms ? o->clock_ms : monotonic_ms;
     return l;
 }
 
@@ -148,11 +157,16 @@ static void set_leading(leader *l, bool leading)
     l->leading = leading;
 }
 
-int leader_try(leader *l, long now_ms, exo_err *err)
+int leader_try(leader *l, exo_err *err)
 {
     cJSON *lease = NULL;
     long long duration_s = (l->lease_ms + 999) / 1000;
-    if (kube_get(l->c, &RES_LEASES, l->ns, l->name, &lease, err) < 0) {
+    /* The read can take longer than the renew deadline (a first TLS
+     * handshake on a loaded node, a retried timeout): timed from before it,
+     * a new leader used to count itself lost as soon as it had written. */
+    int got = kube_get(l->c, &RES_LEASES, l->ns, l->name, &lease, err);
+    long read_ms = l->clock_ms();
+    if (got < 0) {
         if (!kube_is_not_found(err))
             return -1;
         err_clear(err);
@@ -163,6 +177,7 @@ int leader_try(leader *l, long now_ms, exo_err *err)
         cJSON_AddStringToObject(md, "name", l->name);
         cJSON_AddStringToObject(md, "namespace", l->ns);
         set_spec(lease, l->identity, duration_s, true, 0);
+        long sent_ms = l->clock_ms();
         int rc = kube_create(l->c, &RES_LEASES, l->ns, lease, 0, NULL, err);
         cJSON_Delete(lease);
         if (rc < 0) {
@@ -173,14 +188,14 @@ int leader_try(leader *l, long now_ms, exo_err *err)
             }
             return -1;
         }
-        l->renewed_ms = now_ms;
+        l->renewed_ms = sent_ms;
         set_leading(l, true);
         return 1;
     }
     const char *holder = jpath_str(lease, "spec.holderIdentity", NULL);
     lease_action a =
         leader_decide(&l->obs, holder, jpath_str(lease, "spec.renewTime", NULL),
-                      jpath_int(lease, "spec.leaseDurationSeconds", 15), l->identity, now_ms);
+                      jpath_int(lease, "spec.leaseDurationSeconds", 15), l->identity, read_ms);
     if (a == LEASE_WAIT) {
         cJSON_Delete(lease);
         set_leading(l, false);
@@ -190,6 +205,7 @@ int leader_try(leader *l, long now_ms, exo_err *err)
     bool taking = a == LEASE_TAKE;
     set_spec(lease, l->identity, duration_s, taking,
              transitions + (taking && holder && *holder ? 1 : 0));
+    long sent_ms = l->clock_ms();
     int rc = put(l, lease, err);
     cJSON_Delete(lease);
     if (rc < 0) {
@@ -200,7 +216,7 @@ int leader_try(leader *l, long now_ms, exo_err *err)
         }
         return -1;
     }
-    l->renewed_ms = now_ms;
+    l->renewed_ms = sent_ms;
     set_leading(l, true);
     return 1;
 }

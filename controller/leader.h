@@ -30,6 +30,7 @@ typedef struct {
     long lease_ms;          /* 15000 */
     long renew_deadline_ms; /* 10000 */
     long retry_ms;          /* 2000 */
+    long (*clock_ms)(void); /* monotonic milliseconds; NULL: CLOCK_MONOTONIC (tests set one) */
 } leader_opts;
 
 typedef struct leader leader;
@@ -54,10 +55,13 @@ void leader_observed_free(lease_observed *obs);
 leader *leader_new(kube_client *c, const leader_opts *opts);
 void leader_free(leader *l);
 
-/* One attempt to acquire or renew, at now_ms (monotonic). Returns 1 when
- * this process leads after it, 0 when another does, -1 on an API error
- * (err set; leadership, if any, stands until the renew deadline). */
-int leader_try(leader *l, long now_ms, exo_err *err);
+/* One attempt to acquire or renew. Returns 1 when this process leads after
+ * it, 0 when another does, -1 on an API error (err set; leadership, if any,
+ * stands until the renew deadline). The clock is read where the times
+ * matter, however long the requests take: the record read is observed when
+ * the read has returned, and a renewal counts from when its write was sent
+ * (nothing it wrote can be seen by others before that). */
+int leader_try(leader *l, exo_err *err);
 
 bool leader_is_leader(const leader *l);
 /* True when this process led and has not renewed within the deadline. */

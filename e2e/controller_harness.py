@@ -154,12 +154,18 @@ def converged(sb, ns, n):
     return done, deps
 
 
-def wait_converged(sb, ns, n, timeout=600):
+def wait_converged(sb, ns, n, timeout=600, ctl=None):
+    """Seconds until n resources are reconciled; given a Controller, fails
+    as soon as it has exited (nothing will reconcile them then)."""
     start = time.monotonic()
     while True:
         done, deps = converged(sb, ns, n)
         if done >= n and deps >= n:
             return time.monotonic() - start
+        if ctl and ctl.p.poll() is not None:
+            raise AssertionError(f"exo-controller exited {ctl.p.returncode} after "
+                                 f"{time.monotonic() - start:.0f} s: {done}/{n} status, "
+                                 f"{deps} Deployments")
         if time.monotonic() - start > timeout:
             raise AssertionError(f"not reconciled after {timeout} s: {done}/{n} status, "
                                  f"{deps} Deployments")

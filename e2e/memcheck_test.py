@@ -35,6 +35,14 @@ NS = "exo"
 EXTRA = 20
 
 
+def converge(ctl, sb):
+    """wait_converged; when it gives up, the end of the controller's log."""
+    try:
+        wait_converged(sb, NS, EXTRA + 1, timeout=300, ctl=ctl)
+    except AssertionError as e:
+        raise AssertionError(f"{e}\nexo-controller's log ends:\n{ctl.log_tail(80)}") from None
+
+
 def main():
     build = Path(sys.argv[1])
     wrapper = sys.argv[2:]
@@ -69,11 +77,11 @@ def main():
                          Path(sb.dir) / "controller.log", args=["--leader-elect"],
                          wrapper=wrapper, ready_timeout=180)
         create_ecps(sb, NS, EXTRA, replicas=0)
-        wait_converged(sb, NS, EXTRA + 1, timeout=300)
+        converge(ctl, sb)
         for rnd in (1, 2):
             churn(sb, NS, EXTRA, rnd)
             ctl.settle(quiet_s=2)
-        wait_converged(sb, NS, EXTRA + 1, timeout=300)
+        converge(ctl, sb)
         n = ctl.reconciles()
         rc = ctl.stop(timeout=120)
         ctl_log = ctl.log_tail(60)

@@ -59,6 +59,18 @@ static void test_a_renewal_restarts_the_wait(void **state)
     leader_observed_free(&o);
 }
 
+/* The candidates' clock: a test sets the time; with a step, every reading
+ * is that much later than the one before, as on a machine where each
+ * request takes that long. */
+static long fake_now, fake_step;
+
+static long fake_clock(void)
+{
+    long t = fake_now;
+    fake_now += fake_step;
+    return t;
+}
+
 static void script(const char *method, const char *path, int status, cJSON *body)
 {
     cJSON *s = cJSON_CreateObject();
@@ -95,12 +107,13 @@ static void test_no_lease_is_created_with_us_as_holder(void **state)
     kube_client *c;
     fake_api_reset();
     fake_api_client(&cfg, &c);
-    leader_opts o = {"exo", "exo-controller", "pod-a", 15000, 10000, 2000};
+    leader_opts o = {"exo", "exo-controller", "pod-a", 15000, 10000, 2000, fake_clock};
     leader *l = leader_new(c, &o);
     script("GET", LEASE_PATH, 404, not_found());
     script("POST", LEASES_PATH, 201, NULL);
     exo_err err = EXO_ERR_INIT;
-    assert_int_equal(leader_try(l, 0, &err), 1);
+    fake_now = 0;
+    assert_int_equal(leader_try(l, &err), 1);
     assert_true(leader_is_leader(l));
     cJSON *reqs = fake_api_requests();
     cJSON *body = cJSON_Parse(jpath_str(cJSON_GetArrayItem(reqs, 1), "body", ""));
@@ -117,6 +130,34 @@ static void test_no_lease_is_created_with_us_as_holder(void **state)
     kube_config_free(cfg);
 }
 
+/* On a slow machine (a first TLS handshake under load, a read retried
+ * after a timeout) the read can take longer than the renew deadline: the
+ * Lease just written still counts from when the write was sent (the
+ * leader used to count from before the read and exit at once with "leader
+ * election lost"). */
+static void test_leadership_counts_from_the_write_not_the_read(void **state)
+{
+    (void)state;
+    kube_config *cfg;
+    kube_client *c;
+    fake_api_reset();
+    fake_api_client(&cfg, &c);
+    leader_opts o = {"exo", "exo-controller", "pod-a", 15000, 10000, 2000, fake_clock};
+    leader *l = leader_new(c, &o);
+    script("GET", LEASE_PATH, 404, not_found());
+    script("POST", LEASES_PATH, 201, NULL);
+    exo_err err = EXO_ERR_INIT;
+    fake_now = 0;
+    fake_step = 30000; /* the read returns at 0 s, the write is sent at 30 s */
+    assert_int_equal(leader_try(l, &err), 1);
+    fake_step = 0;
+    assert_false(leader_lost(l, 40000));
+    assert_true(leader_lost(l, 40001));
+    leader_free(l);
+    kube_client_free(c);
+    kube_config_free(cfg);
+}
+
 static void test_a_lease_held_by_another_is_left_alone_then_taken_with_its_rv(void **state)
 {
     (void)state;
@@ -124,18 +165,20 @@ static void test_a_lease_held_by_another_is_left_alone_then_taken_with_its_rv(vo
     kube_client *c;
     fake_api_reset();
     fake_api_client(&cfg, &c);
-    leader_opts o = {"exo", "exo-controller", "pod-b", 15000, 10000, 2000};
+    leader_opts o = {"exo", "exo-controller", "pod-b", 15000, 10000, 2000, fake_clock};
     leader *l = leader_new(c, &o);
     exo_err err = EXO_ERR_INIT;
     script("GET", LEASE_PATH, 200, lease("pod-a", "2026-01-01T00:00:00.000000Z"));
-    assert_int_equal(leader_try(l, 1000, &err), 0);
+    fake_now = 1000;
+    assert_int_equal(leader_try(l, &err), 0);
     assert_false(leader_is_leader(l));
     assert_int_equal(fake_api_writes(), 0);
     /* Unrenewed for the lease duration: take it, with the resourceVersion
      * read, so that a racing candidate's write fails. */
     script("GET", LEASE_PATH, 200, lease("pod-a", "2026-01-01T00:00:00.000000Z"));
     script("PUT", LEASE_PATH, 200, NULL);
-    assert_int_equal(leader_try(l, 16000, &err), 1);
+    fake_now = 16000;
+    assert_int_equal(leader_try(l, &err), 1);
     cJSON *reqs = fake_api_requests();
     cJSON *body = cJSON_Parse(jpath_str(cJSON_GetArrayItem(reqs, 2), "body", ""));
     assert_string_equal(jpath_str(body, "spec.holderIdentity", ""), "pod-b");
@@ -165,7 +208,7 @@ static leader *candidate_b(kube_config **cfg, kube_client **c)
 {
     fake_api_reset();
     fake_api_client(cfg, c);
-    leader_opts o = {"exo", "exo-controller", "pod-b", 15000, 10000, 2000};
+    leader_opts o = {"exo", "exo-controller", "pod-b", 15000, 10000, 2000, fake_clock};
     return leader_new(*c, &o);
 }
 
@@ -184,7 +227,8 @@ static void test_a_lost_race_409_means_not_leader(void **state)
     exo_err err = EXO_ERR_INIT;
     script("GET", LEASE_PATH, 200, lease("", "2026-01-01T00:00:00.000000Z"));
     script("PUT", LEASE_PATH, 409, conflict());
-    assert_int_equal(leader_try(l, 0, &err), 0);
+    fake_now = 0;
+    assert_int_equal(leader_try(l, &err), 0);
     assert_false(leader_is_leader(l));
     leader_free(l);
     kube_client_free(c);
@@ -210,7 +254,8 @@ static int renew_after_409(bool echo, bool *leading)
     } else {
         script("GET", LEASE_PATH, 200, lease("pod-b", "2026-01-01T00:00:00.000000Z"));
     }
-    int rc = leader_try(l, 0, &err);
+    fake_now = 0;
+    int rc = leader_try(l, &err);
     *leading = leader_is_leader(l);
     if (rc > 0)
         assert_null(err.msg);
@@ -250,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_a_held_lease_is_waited_for_until_it_goes_unrenewed),
         cmocka_unit_test(test_a_renewal_restarts_the_wait),
         cmocka_unit_test(test_no_lease_is_created_with_us_as_holder),
+        cmocka_unit_test(test_leadership_counts_from_the_write_not_the_read),
         cmocka_unit_test(test_a_lease_held_by_another_is_left_alone_then_taken_with_its_rv),
         cmocka_unit_test(test_a_lost_race_409_means_not_leader),
         cmocka_unit_test(test_a_409_from_our_own_lost_write_keeps_the_lease),

@@ -24,6 +24,10 @@ Tests script it over HTTPS on either port:
       body_of     a method: answer with the body of the last request of that
                   method to this path (what a PUT stored, read back)
       delay_ms    wait before answering
+      hold        never answer: keep the request until the client gives up
+                  and closes the connection (at most HOLD_MAX_S, then close
+                  without answering), so that a client timeout is exercised
+                  whatever the client's speed
       drop        close the connection without answering
       cut         send the headers (Content-Length of the whole body) and
                   this many bytes of the body, then close the connection
@@ -51,6 +55,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 LOCK = threading.Lock()
+# A held request whose client never gives up is a client bug: the fake then
+# drops the connection, which the test sees as a failure rather than a hang.
+HOLD_MAX_S = 120
 SCRIPTS = []
 REQUESTS = []
 
@@ -152,6 +159,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(404, json.dumps({"kind": "Status", "apiVersion": "v1", "status": "Failure",
                                               "message": msg, "reason": "NotFound", "code": 404}))
         time.sleep(s.get("delay_ms", 0) / 1000)
+        if s.get("hold"):
+            self.close_connection = True
+            self.connection.settimeout(HOLD_MAX_S)
+            try:
+                while self.connection.recv(4096):
+                    pass
+            except (OSError, ssl.SSLError):
+                pass  # the client closed without a TLS close_notify, or HOLD_MAX_S passed
+            return
         if s.get("drop"):
             self.close_connection = True
             self.connection.shutdown(socket.SHUT_RDWR)
