@@ -344,6 +344,8 @@ static void test_redact_text_hides_passwords_in_text_that_may_not_parse(void **s
         {"host=h password='abc", "host=h password=REDACTED"},
         {"host='h'password=x", "host='h'password=REDACTED"},
         {"host=h user=u", "host=h user=u"},
+        /* A user name holding "password=…" (found by fuzz_dsn). */
+        {"postgresql://npassword=s3cr3t:pw@h", "postgresql://npassword=REDACTED@h"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char *r = dsn_redact_text(cases[i].in);
