@@ -27,7 +27,8 @@
 #define XSTR(x) STR(x)
 
 #define RENDERING (FLAGS_RENDER | FLAGS_INSTALL)
-#define ON_CLUSTER (FLAGS_INSTALL | FLAGS_STATUS | FLAGS_UNINSTALL | FLAGS_KEY_EXPORT)
+#define ON_CLUSTER \
+    (FLAGS_INSTALL | FLAGS_STATUS | FLAGS_UNINSTALL | FLAGS_KEY_EXPORT | FLAGS_KEY_IMPORT)
 #define EVERY (FLAGS_RENDER | ON_CLUSTER)
 
 /* The subcommands' names and the defaults that differ between them. */
@@ -41,6 +42,7 @@ static const struct {
     {FLAGS_STATUS, "status", NULL},
     {FLAGS_UNINSTALL, "uninstall", "5m"},
     {FLAGS_KEY_EXPORT, "key export", NULL},
+    {FLAGS_KEY_IMPORT, "key import", NULL},
 };
 
 /* Every flag, in the order --help lists them. A help text holds at most
@@ -123,6 +125,14 @@ static const struct flag {
     {FLAG_SKIP_DB_CHECK, "skip-db-check", no_argument, 0, FLAGS_INSTALL,
      "      --skip-db-check             with --postgres=false: do not connect to the\n"
      "                                  managed database from here before installing\n"},
+    {FLAG_RECIPIENT, "recipient", required_argument, 0, FLAGS_KEY_EXPORT,
+     "      --recipient FILE            print the key sealed to this RSA public key (PEM,\n"
+     "                                  at least 2048 bits), never in clear: one line of\n"
+     "                                  base64, RSA-OAEP SHA-256 (docs/backup.md says how\n"
+     "                                  to open it with openssl)\n"},
+    {FLAG_KEY_FILE, "key-file", required_argument, 0, FLAGS_KEY_IMPORT,
+     "      --key-file FILE             the key as key export prints it; - reads it from\n"
+     "                                  standard input (required)\n"},
     {FLAG_HELP, "help", no_argument, 0, EVERY,
      "      --help                      show this help\n"},
     {FLAG_VERSION, "version", no_argument, 0, EVERY,
@@ -404,6 +414,12 @@ static int take(flags *f, flag_id id, const char *arg, exo_err *err)
     case FLAG_SKIP_DB_CHECK:
         f->skip_db_check = true;
         return 0;
+    case FLAG_RECIPIENT:
+        f->recipient = arg;
+        return 0;
+    case FLAG_KEY_FILE:
+        f->key_file = arg;
+        return 0;
     case FLAG_HELP:
         f->help = true;
         return 0;
@@ -548,6 +564,9 @@ int flags_check(flags *f, exo_err *err)
         return -1;
     if (f->skip_db_check && f->opts.bundled_postgres)
         return err_set(err, "--skip-db-check is for a managed database (--postgres=false)");
+    if (f->cmd == FLAGS_KEY_IMPORT && !f->key_file)
+        return err_set(err, "--key-file is required (the file key export wrote, or - for "
+                            "standard input)");
     return 0;
 }
 

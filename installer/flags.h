@@ -21,6 +21,7 @@ typedef enum {
     FLAGS_STATUS = 1 << 2,
     FLAGS_UNINSTALL = 1 << 3,
     FLAGS_KEY_EXPORT = 1 << 4,
+    FLAGS_KEY_IMPORT = 1 << 5,
 } flags_command;
 
 /* Every flag; above any character getopt returns. */
@@ -48,6 +49,8 @@ typedef enum {
     FLAG_WAIT,
     FLAG_TIMEOUT,
     FLAG_SKIP_DB_CHECK,
+    FLAG_RECIPIENT,
+    FLAG_KEY_FILE,
     FLAG_HELP,
     FLAG_VERSION,
     FLAG_LAST,
@@ -77,6 +80,8 @@ typedef struct {
     bool wait;
     long timeout_ms;
     bool skip_db_check;
+    const char *recipient; /* key export --recipient: a public key file */
+    const char *key_file;  /* key import --key-file: a path, or "-" */
     char *cast_size;      /* owned: canonical quantities */
     char *pg_size;
     char *ca_pem;         /* owned: the contents of --db-ca-file */

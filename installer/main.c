@@ -20,6 +20,7 @@ static void usage(FILE *f)
           "  status     components, ready counts and conditions of an install\n"
           "  uninstall  delete what install applied, keeping the data unless --purge\n"
           "  key export print the encryption key, to store apart from the backups\n"
+          "  key import put an exported key into a namespace, before install\n"
           "\n"
           "  exo-install COMMAND --help   flags of a command\n"
           "  exo-install --version        print the version\n",

@@ -26,11 +26,12 @@ def one_line(p, status):
 
 def test_top_level_help_lists_every_command():
     out = run("--help").stdout
-    for cmd in ("render", "install", "status", "uninstall", "key export"):
+    for cmd in ("render", "install", "status", "uninstall", "key export", "key import"):
         assert f"  {cmd}" in out, out
 
 
-@pytest.mark.parametrize("cmd", [["install"], ["status"], ["uninstall"], ["key", "export"]])
+@pytest.mark.parametrize("cmd", [["install"], ["status"], ["uninstall"], ["key", "export"],
+                                 ["key", "import"]])
 def test_help_lists_every_flag_the_command_takes(cmd):
     p = run(*cmd, "--help")
     assert p.returncode == 0 and p.stderr == ""
@@ -62,7 +63,10 @@ def test_install_help_has_render_flags_and_its_own():
     (["status", "--purge"], "unknown flag --purge"),
     (["uninstall", "--timeout", "1d"], "--timeout \"1d\""),
     (["uninstall", "--wait=no"], "--wait=\"no\""),
-    (["key", "import"], "unknown command \"import\" (want export)"),
+    (["key", "rotate"], "unknown command \"rotate\" (want export or import)"),
+    (["key", "import"], "--key-file is required"),
+    (["key", "export", "--key-file", "k"], "unknown flag --key-file"),
+    (["key", "import", "--recipient", "k"], "unknown flag --recipient"),
     (["key", "export", "--output", "json"], "unknown flag --output"),
 ])
 def test_bad_flags_are_one_line_and_exit_2(args, want):
@@ -105,7 +109,8 @@ def test_an_unreachable_server_is_one_line_without_the_token(tmp_path):
         assert "t0ken-s3cret" not in p.stdout + p.stderr
 
 
-EVERY_COMMAND = [["render"], ["install"], ["status"], ["uninstall"], ["key", "export"]]
+EVERY_COMMAND = [["render"], ["install"], ["status"], ["uninstall"], ["key", "export"],
+                 ["key", "import"]]
 
 
 @pytest.mark.parametrize("cmd", EVERY_COMMAND, ids=" ".join)
