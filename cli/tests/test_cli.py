@@ -134,8 +134,8 @@ def test_names_cannot_drive_the_terminal(backend):
 def test_wrong_token_exits_1_and_never_shows_it(backend):
     secret = "wrong-secret-" + "s" * 30
     p = backend.exo("deployment", "list", EXO_TOKEN=secret)
-    assert one_line_error(p, 1) == ("exo: the server refused the token (401): unknown or "
-                                    "expired token — check EXO_TOKEN")
+    assert one_line_error(p, 1) == ("exo: the server refused the token (401): unknown, "
+                                    "expired or revoked token — check EXO_TOKEN")
     assert secret not in p.stderr + p.stdout
     p = backend.exo("deployment", "list", "--token", secret)
     assert one_line_error(p, 1).endswith("check --token")
