@@ -132,8 +132,9 @@ static int route_create_token(api_call *c)
                                    {"expires_in_days", JF_INT_OR_NULL, false},
                                    {"expires_in", JF_STRING, false},
                                    {0}};
-    int64_t user;
-    if (!api_id(c->seg[1], &user))
+    /* POST tokens: for the caller; POST users/{id}/tokens: for that user. */
+    int64_t user = c->user_id;
+    if (c->nseg == 3 && !api_id(c->seg[1], &user))
         return api_fail(c, 404, "not_found", "no user %s", c->seg[1]);
     if (!body_ok(c, f))
         return 0;
@@ -630,6 +631,7 @@ static const api_route routes[] = {
     {"POST", "users", route_create_user, true},
     {"POST", "users/*/tokens", route_create_token, false},
     {"GET", "tokens", route_list_tokens, false},
+    {"POST", "tokens", route_create_token, false},
     {"DELETE", "tokens/*", route_revoke_token, false},
     {"GET", "deployments", route_list_deployments, false},
     {"POST", "deployments", route_create_deployment, false},

@@ -170,3 +170,14 @@ def test_a_revoked_bootstrap_token_stays_revoked_after_a_restart(db, tmp_path):
     finally:
         p.send_signal(signal.SIGTERM)
         assert p.wait(timeout=20) == 0
+
+
+def test_post_tokens_makes_one_for_the_caller(api):
+    m = member(api)
+    mine = make_token(api, m)
+    st, t = api.call("POST", "/api/v1/tokens", {"name": "self", "expires_in": "90m"},
+                     token=mine["token"])
+    assert st == 201 and t["user_id"] == m and t["name"] == "self" and t["expires_at"]
+    assert api.call("GET", "/api/v1/deployments", token=t["token"])[0] == 200
+    # A member still cannot make one for another user.
+    assert api.call("POST", "/api/v1/users/1/tokens", {}, token=mine["token"])[0] == 403
