@@ -293,6 +293,12 @@ def test_every_help_is_true_to_the_binary():
                                                      "EXO_TOKEN": "t"})
             assert "unknown flag" not in p2.stderr, (group, flag, p2.stderr)
     top = run_exo("--help").stdout
+    # Every flag the top-level help names is taken by some group.
+    for flag in set(re.findall(r"(--[a-z][a-z-]+)", top)) - {"--help", "--version", "--insecure"}:
+        taken = [g for g in ("deployment", "session", "recording", "token")
+                 if "unknown flag" not in run_exo(g, "x", flag, "1", env={
+                     "EXO_URL": "http://127.0.0.1:9", "EXO_TOKEN": "t"}).stderr]
+        assert taken, flag
     for w in ("session list", "session get ID", "recording upload SESSION FILE",
               "recording download SESSION [-o FILE]", "token create", "token list",
               "token revoke ID"):
