@@ -133,8 +133,7 @@ def test_an_expired_token_is_refused_and_listed_as_expired(api):
     ({"expires_in": "0s"}, '"expires_in" must be a duration'),
     ({"expires_in": "-1h"}, '"expires_in" must be a duration'),
     ({"expires_in": "87601h"}, '"expires_in" must be a duration'),
-    ({"expires_in": 5}, '"expires_in"'),
-    ({"expires_in_days": 3651}, '"expires_in_days" must be 1 to 3650'),
+    ({"expires_in": 5}, 'field "expires_in" must be'),
     ({"expires_in": "1h", "expires_in_days": 1}, "not both"),
 ])
 def test_bad_expiry_is_a_one_line_400_and_makes_nothing(api, body, word):
