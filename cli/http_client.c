@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -18,7 +19,41 @@ typedef struct {
     FILE *download; /* a 2xx answer's body goes here, when set */
     bool write_failed;
     int write_errno; /* libcurl may change errno after the callback */
+    /* A stream's stall: when bytes last moved, and how many had. */
+    long stall_limit_s;
+    double moved_at;
+    curl_off_t moved;
+    bool stalled;
 } sink;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Ends a stream that moved no byte for --timeout seconds. libcurl's own
+ * low-speed check averages over a window, so a stall after a burst would
+ * take several times as long to notice. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)ultotal;
+    sink *s = ud;
+    double now = now_s();
+    if (dlnow + ulnow != s->moved || s->moved_at == 0) {
+        s->moved = dlnow + ulnow;
+        s->moved_at = now;
+        return 0;
+    }
+    if (now - s->moved_at >= (double)s->stall_limit_s) {
+        s->stalled = true;
+        return 1;
+    }
+    return 0;
+}
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
@@ -88,8 +123,8 @@ static bool is_tls_error(CURLcode rc)
            rc == CURLE_SSL_ISSUER_ERROR;
 }
 
-static int transport_error(const cli_opts *o, CURL *h, const char *method, CURLcode rc,
-                           const char *detail, exo_err *err)
+static int transport_error(const cli_opts *o, CURL *h, const char *method, bool stream,
+                           CURLcode rc, const char *detail, exo_err *err)
 {
     buf shown = BUF_INIT;
     url_for_messages(&shown, o->url);
@@ -104,6 +139,10 @@ static int transport_error(const cli_opts *o, CURL *h, const char *method, CURLc
         /* libcurl's own line names the TLS problem; its generic text does not. */
         err_set(err, "cannot reach %s: %s (is %s right?)", shown.ptr,
                 *detail ? detail : curl_easy_strerror(rc), url_name(o));
+    } else if (rc == CURLE_OPERATION_TIMEDOUT && sent > 0 && stream) {
+        err_set(err, "the transfer with %s stalled for %lds (--timeout waits longer)%s", shown.ptr,
+                o->timeout,
+                strcmp(method, "GET") != 0 ? "; the change may have been made all the same" : "");
     } else if (rc == CURLE_OPERATION_TIMEDOUT && sent > 0) {
         /* The request went out, then no answer in time: the server is there
          * but slow, and a write may have been done all the same. */
@@ -195,7 +234,7 @@ static int perform(const cli_opts *o, const char *method, const char *path, cons
     char detail[CURL_ERROR_SIZE] = "";
     buf_init_max(&out->body, HTTP_CLIENT_MAX_BODY);
     CURL *h = curl_easy_init();
-    sink s = {&out->body, false, h, stream ? stream->download : NULL, false, 0};
+    sink s = {&out->body, false, h, stream ? stream->download : NULL, false, 0, 0, 0, 0, false};
     if (!h) {
         err_set(err, "cannot start a libcurl handle");
         goto out;
@@ -221,8 +260,10 @@ static int perform(const cli_opts *o, const char *method, const char *path, cons
         /* A transfer of 64 MiB may take longer than any fixed limit: the
          * limit is on connecting and on a stall (no byte for that long). */
         curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->timeout * 1000L);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-        curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, o->timeout);
+        s.stall_limit_s = o->timeout;
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, &s);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
     } else {
         curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout * 1000L);
     }
@@ -265,6 +306,8 @@ static int perform(const cli_opts *o, const char *method, const char *path, cons
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
     if (cc == CURLE_WRITE_ERROR && s.write_failed) {
         err_set(err, "cannot write the answer: %s", strerror(s.write_errno));
+    } else if (cc == CURLE_ABORTED_BY_CALLBACK && s.stalled) {
+        transport_error(o, h, method, true, CURLE_OPERATION_TIMEDOUT, detail, err);
     } else if (cc == CURLE_ABORTED_BY_CALLBACK || cc == CURLE_READ_ERROR) {
         err_set(err, "cannot read the file to send");
     } else if (cc == CURLE_WRITE_ERROR && s.too_large) {
@@ -273,7 +316,7 @@ static int perform(const cli_opts *o, const char *method, const char *path, cons
         if (err)
             err->http_status = (int)out->status;
     } else if (cc != CURLE_OK) {
-        transport_error(o, h, method, cc, detail, err);
+        transport_error(o, h, method, stream != NULL, cc, detail, err);
     } else if (s.download && out->status >= 200 && out->status < 300) {
         rc = 0;
     } else {

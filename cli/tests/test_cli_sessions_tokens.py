@@ -6,7 +6,9 @@ refusal."""
 import json
 import os
 import re
+import socket
 import subprocess
+import threading
 import time
 from datetime import datetime, timedelta, timezone
 
@@ -303,3 +305,33 @@ def test_every_help_is_true_to_the_binary():
               "recording download SESSION [-o FILE]", "token create", "token list",
               "token revoke ID"):
         assert w in top, w
+
+
+def test_a_stalled_download_fails_and_leaves_no_file(tmp_path):
+    """A server that sends part of a recording, then nothing: the stall is
+    the error (the transfer as a whole has no limit), and FILE is not made."""
+    srv = socket.socket()
+    srv.bind(("127.0.0.1", 0))
+    srv.listen(1)
+    url = f"http://127.0.0.1:{srv.getsockname()[1]}"
+
+    def serve():
+        c, _ = srv.accept()
+        c.recv(65536)
+        c.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-asciicast\r\n"
+                  b"Content-Length: 1000\r\n\r\n" + HEADER)
+        done.wait(60)  # silent until exo has given up, however long that takes
+        c.close()
+
+    done = threading.Event()
+    t = threading.Thread(target=serve, daemon=True)
+    t.start()
+    out = tmp_path / "out.cast"
+    p = run_exo("recording", "download", "1", "-o", str(out), "--timeout", "1",
+                env={"EXO_URL": url, "EXO_TOKEN": TOKEN})
+    done.set()
+    t.join()
+    srv.close()
+    assert one_line_error(p, 1) == f"exo: the transfer with {url} stalled for 1s (--timeout " \
+                                   "waits longer)"
+    assert list(tmp_path.iterdir()) == []
