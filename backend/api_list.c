@@ -50,7 +50,8 @@ int api_list_parse(api_list_query *q, const api_list_param *params, size_t n, un
             return err_set(err, "query parameter \"%s\" needs a value", k);
         if (strcmp(k, "limit") == 0) {
             if (!whole_number(v, 1, API_LIST_MAX_LIMIT, &q->limit))
-                return err_set(err, "query parameter \"limit\" must be 1 to %d", API_LIST_MAX_LIMIT);
+                return err_set(err, "query parameter \"limit\" must be 1 to %d",
+                               API_LIST_MAX_LIMIT);
         } else if (strcmp(k, "cursor") == 0) {
             if (!whole_number(v, 1, INT64_MAX, &q->cursor))
                 return err_set(err, "query parameter \"cursor\" is not a cursor from "

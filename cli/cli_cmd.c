@@ -53,6 +53,27 @@ void cli_args_free(cli_args *a)
     a->pos = NULL;
 }
 
+int cli_group_main(const cli_group *g, int argc, char **argv, cli_opts *o)
+{
+    cli_args a;
+    buf help_cmd = BUF_INIT;
+    buf_printf(&help_cmd, "exo %s", g->name);
+    int rc = cli_args_parse(&a, argc, argv, o, g->options, help_cmd.ptr, g->output_is_file);
+    if (rc)
+        goto out;
+    if (o->help)
+        g->usage(stdout);
+    else if (a.npos == 0)
+        rc = cli_usage_error("%s: missing COMMAND: %s (see exo %s --help)", g->name,
+                             g->subcommands, g->name);
+    else
+        rc = g->run(&a, o);
+out:
+    cli_args_free(&a);
+    buf_free(&help_cmd);
+    return rc;
+}
+
 int cli_args_want(const cli_args *a, const char *group, int n, const char *what)
 {
     if (a->npos - 1 < n)

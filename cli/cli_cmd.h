@@ -6,6 +6,7 @@
 #define EXO_CLI_CMD_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 #include <cjson/cJSON.h>
 
@@ -35,6 +36,20 @@ typedef struct {
 int cli_args_parse(cli_args *a, int argc, char **argv, cli_opts *o, const struct option *options,
                    const char *help_cmd, bool output_is_file);
 void cli_args_free(cli_args *a);
+
+/* A command group: `exo <name> SUBCOMMAND ...`. */
+typedef struct {
+    const char *name;               /* "session" */
+    const struct option *options;   /* the global ones first, then the group's */
+    void (*usage)(FILE *f);         /* its --help */
+    const char *subcommands;        /* "list or get", for the missing-command error */
+    bool output_is_file;            /* -o/--output after the group names a file */
+    int (*run)(const cli_args *a, cli_opts *o); /* a->pos[0] is the subcommand */
+} cli_group;
+
+/* Parses the group's command line, prints its help for --help, refuses a
+ * missing subcommand, else runs it. Returns the exit status. */
+int cli_group_main(const cli_group *g, int argc, char **argv, cli_opts *o);
 
 /* Usage error unless the subcommand a->pos[0] has exactly n arguments;
  * `what` names the missing one. */

@@ -170,21 +170,7 @@ out:
 
 int deployments_main(int argc, char **argv, cli_opts *o)
 {
-    cli_args a;
-    int rc = cli_args_parse(&a, argc, argv, o, options, "exo deployment", false);
-    if (rc)
-        goto out;
-    if (o->help) {
-        deployments_usage(stdout);
-        goto out;
-    }
-    if (a.npos == 0) {
-        rc = cli_usage_error("deployment: missing COMMAND: list, create, get or retention "
-                             "(see exo deployment --help)");
-        goto out;
-    }
-    rc = run(&a, o);
-out:
-    cli_args_free(&a);
-    return rc;
+    static const cli_group g = {"deployment", options, deployments_usage, "list, create, get or retention",
+                                false, run};
+    return cli_group_main(&g, argc, argv, o);
 }

@@ -171,21 +171,7 @@ static int run(const cli_args *a, cli_opts *o)
 
 int recordings_main(int argc, char **argv, cli_opts *o)
 {
-    cli_args a;
-    int rc = cli_args_parse(&a, argc, argv, o, options, "exo recording", true);
-    if (rc)
-        goto out;
-    if (o->help) {
-        recordings_usage(stdout);
-        goto out;
-    }
-    if (a.npos == 0) {
-        rc = cli_usage_error("recording: missing COMMAND: upload or download (see exo recording "
-                             "--help)");
-        goto out;
-    }
-    rc = run(&a, o);
-out:
-    cli_args_free(&a);
-    return rc;
+    static const cli_group g = {"recording", options, recordings_usage, "upload or download",
+                                true, run};
+    return cli_group_main(&g, argc, argv, o);
 }

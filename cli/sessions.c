@@ -175,20 +175,7 @@ out:
 
 int sessions_main(int argc, char **argv, cli_opts *o)
 {
-    cli_args a;
-    int rc = cli_args_parse(&a, argc, argv, o, options, "exo session", false);
-    if (rc)
-        goto out;
-    if (o->help) {
-        sessions_usage(stdout);
-        goto out;
-    }
-    if (a.npos == 0) {
-        rc = cli_usage_error("session: missing COMMAND: list or get (see exo session --help)");
-        goto out;
-    }
-    rc = run(&a, o);
-out:
-    cli_args_free(&a);
-    return rc;
+    static const cli_group g = {"session", options, sessions_usage, "list or get",
+                                false, run};
+    return cli_group_main(&g, argc, argv, o);
 }

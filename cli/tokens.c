@@ -236,21 +236,7 @@ out:
 
 int tokens_main(int argc, char **argv, cli_opts *o)
 {
-    cli_args a;
-    int rc = cli_args_parse(&a, argc, argv, o, options, "exo token", false);
-    if (rc)
-        goto out;
-    if (o->help) {
-        tokens_usage(stdout);
-        goto out;
-    }
-    if (a.npos == 0) {
-        rc = cli_usage_error("token: missing COMMAND: create, list or revoke (see exo token "
-                             "--help)");
-        goto out;
-    }
-    rc = run(&a, o);
-out:
-    cli_args_free(&a);
-    return rc;
+    static const cli_group g = {"token", options, tokens_usage, "create, list or revoke",
+                                false, run};
+    return cli_group_main(&g, argc, argv, o);
 }

@@ -70,7 +70,8 @@ static void test_ids(void **state)
     (void)state;
     assert_int_equal(cli_check_id("ID", "1"), 0);
     assert_int_equal(cli_check_id("ID", "123456789012345678"), 0);
-    static const char *const bad[] = {"", "0", "000", "-1", "+1", "1x", " 1", "1234567890123456789"};
+    static const char *const bad[] = {"",   "0",  "000", "-1",
+                                      "+1", "1x", " 1",  "1234567890123456789"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         assert_int_equal(cli_check_id("ID", bad[i]), CLI_EXIT_USAGE);
 }
