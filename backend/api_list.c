@@ -22,6 +22,21 @@ static bool whole_number(const char *s, int64_t min, int64_t max, int64_t *out)
     return true;
 }
 
+/* A name from the URL as a message may show it: one line (a %0A in the
+ * URL is a newline by now), printable, and not too long to read. */
+static void shown_name(buf *out, const char *name)
+{
+    size_t i = 0;
+    for (const unsigned char *p = (const unsigned char *)name; *p && i < 64; p++, i++) {
+        if (*p < 0x20 || *p >= 0x7f || *p == '"' || *p == '\\')
+            buf_printf(out, "\\x%02x", *p);
+        else
+            buf_putc(out, (char)*p);
+    }
+    if (strlen(name) > 64)
+        buf_puts(out, "...");
+}
+
 static bool allowed(const char *name, unsigned filters)
 {
     if (strcmp(name, "limit") == 0 || strcmp(name, "cursor") == 0)
@@ -41,8 +56,13 @@ int api_list_parse(api_list_query *q, const api_list_param *params, size_t n, un
     time_t since = 0, until = 0;
     for (size_t i = 0; i < n; i++) {
         const char *k = params[i].name, *v = params[i].value;
-        if (!allowed(k, filters))
-            return err_set(err, "unknown query parameter \"%s\"", k);
+        if (!allowed(k, filters)) {
+            buf shown = BUF_INIT;
+            shown_name(&shown, k);
+            err_set(err, "unknown query parameter \"%s\"", shown.ptr);
+            buf_free(&shown);
+            return -1;
+        }
         for (size_t j = 0; j < i; j++)
             if (strcmp(params[j].name, k) == 0)
                 return err_set(err, "query parameter \"%s\" is given twice", k);

@@ -78,6 +78,10 @@ static void test_filters_only_where_the_route_takes_them(void **state)
     assert_refused(since, 1, API_LIST_DEPLOYMENT, "unknown query parameter \"since\"");
     const api_list_param other[] = {{"offset", "5"}};
     assert_refused(other, 1, ALL, "unknown query parameter \"offset\"");
+    /* Found by fuzz_api_list: a name holding a newline (%0A in the URL)
+     * made a message of two lines. */
+    const api_list_param newline[] = {{"c\n\"x", "1"}};
+    assert_refused(newline, 1, ALL, "unknown query parameter \"c\\x0a\\x22x\"");
 }
 
 static void test_bad_values_named(void **state)

@@ -149,6 +149,7 @@ def test_filter_by_start_time_since_inclusive_until_exclusive(api):
     ("?since=2027-01-16T00:00:00Z&until=2027-01-15T00:00:00Z", '"since" is after "until"'),
     ("?limit=1&limit=2", 'query parameter "limit" is given twice'),
     ("?deployment=1", 'unknown query parameter "deployment"'),
+    ("?a%0Ab=1", r'unknown query parameter "a\x0ab"'),
 ])
 def test_bad_query_parameters_are_a_one_line_400_naming_them(api, query, word):
     st, e = api.call("GET", "/api/v1/sessions" + query)
