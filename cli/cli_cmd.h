@@ -17,6 +17,11 @@
 
 #define CLI_CMD_MAX_FLAGS 8
 
+/* The exit statuses as a group's help states them. */
+#define CLI_EXIT_HELP                                                                              \
+    "Exit status: 0 done, 1 the server refused the request or could not be reached,\n"            \
+    "2 bad command line (nothing was sent).\n"
+
 /* A command line after parsing. */
 typedef struct {
     const char **pos; /* positional words, borrowed from argv; owned array */

@@ -44,9 +44,7 @@ void deployments_usage(FILE *f)
           "RETENTION (days, or \"default\") and CREATED (UTC), or with --output json the\n"
           "API's JSON object as received: {\"deployments\": [...]} for list, the deployment\n"
           "for the others.\n"
-          "\n" CLI_GLOBAL_HELP "\n"
-          "Exit status: 0 done, 1 the server refused the request or could not be reached,\n"
-          "2 bad command line (nothing was sent).\n",
+          "\n" CLI_GLOBAL_HELP "\n" CLI_EXIT_HELP,
           f);
 }
 

@@ -51,9 +51,7 @@ void sessions_usage(FILE *f)
           "API's JSON object as received: {\"sessions\": [...], \"next_cursor\": ...} for\n"
           "list, the session for get. When more sessions follow a table, a line on stderr\n"
           "gives the --cursor for the next page.\n"
-          "\n" CLI_GLOBAL_HELP "\n"
-          "Exit status: 0 done, 1 the server refused the request or could not be reached,\n"
-          "2 bad command line (nothing was sent).\n",
+          "\n" CLI_GLOBAL_HELP "\n" CLI_EXIT_HELP,
           f);
 }
 

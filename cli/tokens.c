@@ -55,9 +55,7 @@ void tokens_usage(FILE *f)
           "NAME, CREATED, EXPIRES, LAST USED (UTC; \"never\", and \"(expired)\" after an\n"
           "expiry that has passed); revoke ID, USER, NAME, REVOKED. With --output json:\n"
           "the API's JSON object as received.\n"
-          "\n" CLI_GLOBAL_HELP "\n"
-          "Exit status: 0 done, 1 the server refused the request or could not be reached,\n"
-          "2 bad command line (nothing was sent).\n",
+          "\n" CLI_GLOBAL_HELP "\n" CLI_EXIT_HELP,
           f);
 }
 
