@@ -3,7 +3,7 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
-FUZZ_TARGETS := fuzz_yamljson fuzz_dsn fuzz_kube_config fuzz_template fuzz_casts fuzz_api_json
+FUZZ_TARGETS := fuzz_yamljson fuzz_dsn fuzz_kube_config fuzz_template fuzz_casts fuzz_api_json fuzz_api_list
 JOBS       ?= $(shell nproc)
 TEST_JOBS  ?= $(shell echo $$(($(JOBS) + 1)))
 MAKEFLAGS  += --no-print-directory

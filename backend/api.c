@@ -93,14 +93,15 @@ static int authenticate(api_call *c, struct MHD_Connection *conn)
     PGresult *r = db_query(c->db, "authenticating",
                            "UPDATE tokens t SET last_used_at = now() FROM users u WHERE "
                            "u.id = t.user_id AND t.token_hash = decode($1, 'hex') AND "
-                           "(t.expires_at IS NULL OR t.expires_at > now()) RETURNING u.id, "
+                           "t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > now()) "
+                           "RETURNING u.id, "
                            "u.role = 'admin'",
                            p, &e);
     int rc = -1;
     if (!r)
         api_db_fail(c, &e);
     else if (PQntuples(r) != 1)
-        api_fail(c, 401, "unauthorized", "unknown or expired token");
+        api_fail(c, 401, "unauthorized", "unknown, expired or revoked token");
     else {
         c->user_id = atoll(PQgetvalue(r, 0, 0));
         c->admin = PQgetvalue(r, 0, 1)[0] == 't';
@@ -364,6 +365,7 @@ enum MHD_Result api_handle(api *a, struct MHD_Connection *conn, const char *meth
     api_call c = {0};
     c.a = a;
     c.method = method;
+    c.conn = conn;
     char *path = xstrdup(url + strlen(API_PREFIX));
     cJSON *body = NULL;
     if (req->is_cast) {

@@ -31,6 +31,7 @@ typedef struct {
     const char *seg[API_MAX_SEGMENTS]; /* path segments after /api/v1/ */
     int nseg;
     const cJSON *body; /* the parsed JSON body, or NULL */
+    struct MHD_Connection *conn; /* for query parameters (api_list.h); NULL in tests */
     int status;        /* the reply */
     cJSON *out;
     bool db_broken;    /* the connection failed: do not reuse it */

@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "api_json.h"
+#include "api_list.h"
 #include "buf.h"
 #include "crypto.h"
 #include "db.h"
+#include "duration.h"
 #include "metrics.h"
 
 #define DEPLOYMENT_COLUMNS                                                                         \
@@ -18,6 +20,9 @@
 #define SESSION_COLUMNS                                                                            \
     "id, deployment_id, user_id, " API_UTC("started_at") " AS started_at, " API_UTC(            \
         "ended_at") " AS ended_at, cast_bytes"
+
+/* Tokens live at most ten years. */
+#define API_TOKEN_MAX_DAYS 3650
 
 static int bad_body(api_call *c, const exo_err *e)
 {
@@ -93,21 +98,51 @@ static int route_create_user(api_call *c)
     return 0;
 }
 
+/* The token's expiry in microseconds from now, from "expires_in" (a
+ * duration, lib/duration.h) or "expires_in_days"; 0: never. -1 with the
+ * reply set when out of range. */
+static int64_t token_lifetime_us(api_call *c)
+{
+    const char *in = api_json_str(c->body, "expires_in");
+    int64_t days = api_json_int(c->body, "expires_in_days", 0);
+    if (in && days)
+        return api_fail(c, 400, "invalid", "give \"expires_in\" or \"expires_in_days\", not both"),
+               -1;
+    if (days < 0 || days > API_TOKEN_MAX_DAYS)
+        return api_fail(c, 400, "invalid", "field \"expires_in_days\" must be 1 to %d",
+                        API_TOKEN_MAX_DAYS),
+               -1;
+    if (!in)
+        return days * 86400 * INT64_C(1000000);
+    int64_t ns;
+    if (duration_parse(in, &ns) < 0 || ns < DURATION_S ||
+        ns > (int64_t)API_TOKEN_MAX_DAYS * 86400 * DURATION_S)
+        return api_fail(c, 400, "invalid",
+                        "field \"expires_in\" must be a duration from 1s to %dh, such as \"720h\"",
+                        API_TOKEN_MAX_DAYS * 24),
+               -1;
+    return ns / 1000;
+}
+
+/* The token's hash, its row and an audit event in one statement: a token
+ * exists only with the record of who made it. */
 static int route_create_token(api_call *c)
 {
     static const json_field f[] = {{"name", JF_STRING, false},
                                    {"expires_in_days", JF_INT_OR_NULL, false},
+                                   {"expires_in", JF_STRING, false},
                                    {0}};
-    int64_t user;
-    if (!api_id(c->seg[1], &user))
+    /* POST tokens: for the caller; POST users/{id}/tokens: for that user. */
+    int64_t user = c->user_id;
+    if (c->nseg == 3 && !api_id(c->seg[1], &user))
         return api_fail(c, 404, "not_found", "no user %s", c->seg[1]);
     if (!body_ok(c, f))
         return 0;
     if (!c->admin && user != c->user_id)
         return api_fail(c, 403, "forbidden", "only an admin makes tokens for other users");
-    int64_t days = api_json_int(c->body, "expires_in_days", 0);
-    if (days < 0 || days > 3650)
-        return api_fail(c, 400, "invalid", "field \"expires_in_days\" must be 1 to 3650");
+    int64_t us = token_lifetime_us(c);
+    if (us < 0)
+        return 0;
     /* 32 random bytes; only their hash is stored, the token is shown once. */
     unsigned char raw[32];
     crypto_random(raw, sizeof raw);
@@ -115,24 +150,36 @@ static int route_create_token(api_call *c)
     for (size_t i = 0; i < sizeof raw; i++)
         snprintf(token + 4 + 2 * i, 3, "%02x", raw[i]);
     crypto_wipe(raw, sizeof raw);
-    char hash[65], uid[24], d[24];
+    char hash[65], uid[24], life[24], me[24];
     api_token_hash_hex(token, hash);
     id_text(user, uid);
-    snprintf(d, sizeof d, "%lld", (long long)days);
+    id_text(c->user_id, me);
+    snprintf(life, sizeof life, "%lld", (long long)us);
     const char *name = api_json_str(c->body, "name");
-    const char *p[] = {uid, name ? name : "", hash, d, NULL};
+    const char *p[] = {uid, name ? name : "", hash, life, me, NULL};
     exo_err e = EXO_ERR_INIT;
-    PGresult *r = db_query(c->db, "creating a token",
-                           "INSERT INTO tokens (user_id, name, token_hash, expires_at) VALUES "
-                           "($1::bigint, $2, decode($3, 'hex'), CASE WHEN $4::int > 0 THEN now() + "
-                           "make_interval(days => $4::int) END) RETURNING id",
-                           p, &e);
-    if (!r) {
+    PGresult *r = db_query(
+        c->db, "creating a token",
+        "WITH t AS (INSERT INTO tokens (user_id, name, token_hash, expires_at) VALUES "
+        "($1::bigint, $2, decode($3, 'hex'), CASE WHEN $4::bigint > 0 THEN now() + $4::bigint * "
+        "interval '1 microsecond' END) RETURNING id, user_id, name, expires_at), a AS (INSERT "
+        "INTO audit_events (user_id, action, detail) SELECT $5::bigint, 'token.create', "
+        "jsonb_build_object('token_id', id, 'token_user_id', user_id, 'token_name', name) FROM t) "
+        "SELECT id, name, " API_UTC("expires_at") " FROM t",
+        p, &e);
+    if (!r && db_err_is(&e, "23503")) {
+        api_fail(c, 404, "not_found", "no user %s", uid);
+    } else if (!r) {
         api_db_fail(c, &e);
     } else {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddNumberToObject(o, "id", atof(PQgetvalue(r, 0, 0)));
         cJSON_AddNumberToObject(o, "user_id", (double)user);
+        cJSON_AddStringToObject(o, "name", PQgetvalue(r, 0, 1));
+        if (PQgetisnull(r, 0, 2))
+            cJSON_AddNullToObject(o, "expires_at");
+        else
+            cJSON_AddStringToObject(o, "expires_at", PQgetvalue(r, 0, 2));
         cJSON_AddStringToObject(o, "token", token);
         api_ok(c, 201, o);
     }
@@ -140,6 +187,53 @@ static int route_create_token(api_call *c)
     PQclear(r);
     err_clear(&e);
     return 0;
+}
+
+/* Tokens as their owners see them: never the token or its hash. Revoked
+ * ones are gone from the list (the audit log keeps them). */
+static int route_list_tokens(api_call *c)
+{
+    api_list_query q;
+    if (api_list_query_of(c, 0, &q) < 0)
+        return 0;
+    char me[24];
+    id_text(c->admin ? 0 : c->user_id, me);
+    const char *p[] = {me, NULL};
+    return api_list_reply(c, "tokens",
+                          "SELECT id, user_id, name, " API_UTC("created_at") " AS created_at, "
+                          API_UTC("expires_at") " AS expires_at, " API_UTC("last_used_at")
+                          " AS last_used_at, coalesce(expires_at <= now(), false) AS expired "
+                          "FROM tokens WHERE revoked_at IS NULL AND ($3::bigint = 0 OR user_id = "
+                          "$3::bigint)",
+                          &q, p);
+}
+
+/* Revokes in one statement with its audit event (who revoked which token
+ * of whom). Another user's token is "not found" to a member: its existence
+ * is not theirs to learn. */
+static int route_revoke_token(api_call *c)
+{
+    int64_t id;
+    if (!api_id(c->seg[1], &id))
+        return api_fail(c, 404, "not_found", "no token %s", c->seg[1]);
+    char tid[24], owner[24], me[24];
+    id_text(id, tid);
+    id_text(c->admin ? 0 : c->user_id, owner);
+    id_text(c->user_id, me);
+    const char *p[] = {tid, owner, me, NULL};
+    cJSON *o = api_query_json(
+        c,
+        "WITH t AS (UPDATE tokens SET revoked_at = now() WHERE id = $1::bigint AND revoked_at IS "
+        "NULL AND ($2::bigint = 0 OR user_id = $2::bigint) RETURNING id, user_id, name, "
+        "revoked_at), a AS (INSERT INTO audit_events (user_id, action, detail) SELECT $3::bigint, "
+        "'token.revoke', jsonb_build_object('token_id', id, 'token_user_id', user_id, "
+        "'token_name', name) FROM t) SELECT row_to_json(r) FROM (SELECT id, user_id, name, "
+        API_UTC("revoked_at") " AS revoked_at FROM t) r",
+        p);
+    if (!o && c->status == 404)
+        return api_fail(c, 404, "not_found", "no token %lld (or it was revoked already)",
+                        (long long)id);
+    return o ? api_ok(c, 200, o) : 0;
 }
 
 static int route_list_deployments(api_call *c)
@@ -382,6 +476,24 @@ static int route_create_session(api_call *c)
     return 0;
 }
 
+/* Sessions newest first, a page at a time; by deployment and by when they
+ * started: since <= started_at < until. */
+static int route_list_sessions(api_call *c)
+{
+    api_list_query q;
+    if (api_list_query_of(c, API_LIST_DEPLOYMENT | API_LIST_TIME, &q) < 0)
+        return 0;
+    char d[24];
+    id_text(q.deployment_id, d);
+    const char *p[] = {d, q.since ? q.since : "", q.until ? q.until : "", NULL};
+    return api_list_reply(c, "sessions",
+                          "SELECT " SESSION_COLUMNS " FROM sessions WHERE ($3::bigint = 0 OR "
+                          "deployment_id = $3::bigint) AND ($4 = '' OR started_at >= "
+                          "nullif($4, '')::timestamptz) AND ($5 = '' OR started_at < nullif($5, "
+                          "'')::timestamptz)",
+                          &q, p);
+}
+
 static int route_get_session(api_call *c)
 {
     int64_t id;
@@ -518,12 +630,16 @@ static const api_route routes[] = {
     {"GET", "users", route_list_users, true},
     {"POST", "users", route_create_user, true},
     {"POST", "users/*/tokens", route_create_token, false},
+    {"GET", "tokens", route_list_tokens, false},
+    {"POST", "tokens", route_create_token, false},
+    {"DELETE", "tokens/*", route_revoke_token, false},
     {"GET", "deployments", route_list_deployments, false},
     {"POST", "deployments", route_create_deployment, false},
     {"GET", "deployments/*", route_get_deployment, false},
     {"PUT", "deployments/*/retention", route_set_retention, false},
     {"GET", "deployments/*/runtime-statuses", route_list_statuses, false},
     {"PUT", "deployments/*/runtime-statuses/*", route_put_status, false},
+    {"GET", "sessions", route_list_sessions, false},
     {"POST", "sessions", route_create_session, false},
     {"GET", "sessions/*", route_get_session, false},
     {"POST", "sessions/*/events", route_add_session_events, false},

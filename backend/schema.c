@@ -67,7 +67,10 @@ static const model models[] = {
       {"token_hash", "bytea NOT NULL", "bytea"},
       {"created_at", TS " NOT NULL DEFAULT now()", TS},
       {"expires_at", TS, TS},
-      {"last_used_at", TS, TS}},
+      {"last_used_at", TS, TS},
+      /* Schema version 2: a revoked token is kept, refused, and not listed;
+       * the bootstrap token's row then stays revoked across restarts. */
+      {"revoked_at", TS, TS}},
      {{"tokens_token_hash_key", "(token_hash)", true}, {"tokens_user_id_idx", "(user_id)", false}}},
     {"deployments", NULL, "id",
      {{"id", "bigserial", "bigint"},

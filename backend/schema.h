@@ -13,8 +13,9 @@
 /* The version of the schema this binary migrates to, recorded in the
  * database (exo_schema_version): raised with every change of the models
  * that an older binary could trip on, so that it finds out the database is
- * ahead of it. 1: the schema of release 0.1.0 (and 0.2.0). */
-#define SCHEMA_VERSION 1
+ * ahead of it. 1: the schema of release 0.1.0. 2 (0.2.0): tokens.revoked_at, which
+ * an older backend ignores: it would accept a revoked token. */
+#define SCHEMA_VERSION 2
 
 /* What a migration run did. */
 typedef struct {

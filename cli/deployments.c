@@ -7,16 +7,12 @@
 #include <cjson/cJSON.h>
 
 #include "buf.h"
-#include "err.h"
-#include "http_client.h"
+#include "cli_cmd.h"
 #include "table.h"
-#include "xalloc.h"
 
 /* The server's bounds for retention_days and days. */
 #define MIN_RETENTION_DAYS 1
 #define MAX_RETENTION_DAYS 36500
-/* Ids are bigints; the server takes at most 18 digits. */
-#define MAX_ID_DIGITS 18
 
 enum {
     OPT_RETENTION_DAYS = CLI_OPT_GLOBAL_LAST,
@@ -48,53 +44,8 @@ void deployments_usage(FILE *f)
           "RETENTION (days, or \"default\") and CREATED (UTC), or with --output json the\n"
           "API's JSON object as received: {\"deployments\": [...]} for list, the deployment\n"
           "for the others.\n"
-          "\n" CLI_GLOBAL_HELP "\n"
-          "Exit status: 0 done, 1 the server refused the request or could not be reached,\n"
-          "2 bad command line (nothing was sent).\n",
+          "\n" CLI_GLOBAL_HELP "\n" CLI_EXIT_HELP,
           f);
-}
-
-/* What the command line asked for, after parsing. */
-typedef struct {
-    const char **pos; /* positional words, borrowed from argv; owned array */
-    int npos;
-    const char *retention_days; /* --retention-days, or NULL */
-    const char *days;           /* --days, or NULL */
-} dep_args;
-
-static int parse_args(int argc, char **argv, cli_opts *o, dep_args *a)
-{
-    a->pos = xcalloc((size_t)argc + 1, sizeof *a->pos);
-    /* "-" first: words come back in order as code 1, so that flags may
-     * follow the arguments whatever POSIXLY_CORRECT says. Reset getopt:
-     * main.c has used it already. */
-    optind = 0;
-    opterr = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "-" CLI_SHORT_OPTIONS, options, NULL)) != -1) {
-        int applied = cli_opts_apply(o, c, optarg);
-        if (applied < 0)
-            return CLI_EXIT_USAGE;
-        if (applied)
-            continue;
-        switch (c) {
-        case 1:
-            a->pos[a->npos++] = optarg;
-            break;
-        case OPT_RETENTION_DAYS:
-            a->retention_days = optarg;
-            break;
-        case OPT_DAYS:
-            a->days = optarg;
-            break;
-        default:
-            return cli_flag_error(c, argv, optind, "exo deployment");
-        }
-    }
-    /* After "--" every word is an argument, even one that starts with "-". */
-    while (optind < argc)
-        a->pos[a->npos++] = argv[optind++];
-    return 0;
 }
 
 /* Days for the API: 0 and *null set for "default", else 1..36500. */
@@ -114,22 +65,10 @@ static int parse_days(const char *flag, const char *text, long *days, bool *null
  * needs no escaping in the URL. */
 static int deployment_path(const char *id, const char *suffix, buf *path)
 {
-    size_t n = strlen(id);
-    if (n == 0 || n > MAX_ID_DIGITS || strspn(id, "0123456789") != n || strspn(id, "0") == n)
-        return cli_usage_error("deployment ID must be a positive whole number, not \"%s\"", id);
+    if (cli_check_id("deployment ID", id))
+        return CLI_EXIT_USAGE;
     buf_printf(path, "/api/v1/deployments/%s%s", id, suffix);
     return 0;
-}
-
-/* "2024-05-01T12:34:56.123456Z" as "2024-05-01 12:34:56 UTC"; anything
- * else as it came. */
-static void format_time(buf *out, const char *t)
-{
-    size_t n = strlen(t);
-    if (n >= 20 && t[10] == 'T' && t[n - 1] == 'Z' && (t[19] == '.' || t[19] == 'Z'))
-        buf_printf(out, "%.10s %.8s UTC", t, t + 11);
-    else
-        buf_puts(out, t);
 }
 
 /* Adds one deployment object as a row; -1 when it lacks a field the table
@@ -149,7 +88,7 @@ static int add_deployment(table *t, const cJSON *d)
         buf_puts(&dayt, "default");
     else
         buf_printf(&dayt, "%.0f %s", days->valuedouble, days->valuedouble == 1 ? "day" : "days");
-    format_time(&when, created->valuestring);
+    cli_format_time(&when, created->valuestring);
     const char *row[] = {idt.ptr, name->valuestring, dayt.ptr, when.ptr};
     table_add_row(t, row);
     buf_free(&idt);
@@ -158,92 +97,24 @@ static int add_deployment(table *t, const cJSON *d)
     return 0;
 }
 
-/* Prints a 2xx answer: its bytes for json, else a table of the deployment
- * (list_key NULL) or of the array under list_key. */
-static int print_answer(const cli_opts *o, const http_reply *r, const char *list_key)
-{
-    if (o->output == CLI_OUTPUT_JSON) {
-        fwrite(r->body.ptr, 1, r->body.len, stdout);
-        if (r->body.len && r->body.ptr[r->body.len - 1] != '\n')
-            fputc('\n', stdout);
-        return CLI_EXIT_OK;
-    }
-    static const char *const headers[] = {"ID", "NAME", "RETENTION", "CREATED"};
-    int rc = CLI_EXIT_OK;
-    table *t = table_new(4, headers);
-    const cJSON *items = list_key ? cJSON_GetObjectItemCaseSensitive(r->json, list_key) : NULL;
-    if (list_key && !cJSON_IsArray(items)) {
-        fprintf(stderr, "exo: the server's answer has no \"%s\" list (is it the Exo API?)\n",
-                list_key);
-        rc = CLI_EXIT_FAIL;
-        goto out;
-    }
-    if (list_key && !items->child) {
-        puts("No deployments.");
-        goto out;
-    }
-    const cJSON *d = list_key ? items->child : r->json;
-    for (; d; d = list_key ? d->next : NULL) {
-        if (add_deployment(t, d) < 0) {
-            fputs("exo: the server's answer is not a deployment (is it the Exo API?)\n", stderr);
-            rc = CLI_EXIT_FAIL;
-            goto out;
-        }
-    }
-    table_print(t, stdout);
-out:
-    table_free(t);
-    return rc;
-}
-
-static int call_and_print(const cli_opts *o, const char *method, const char *path,
-                          const cJSON *body, const char *list_key)
-{
-    http_reply r = HTTP_REPLY_INIT;
-    exo_err e = EXO_ERR_INIT;
-    int rc;
-    if (http_client_call(o, method, path, body, &r, &e) < 0) {
-        fprintf(stderr, "exo: %s\n", err_msg(&e));
-        rc = CLI_EXIT_FAIL;
-    } else {
-        rc = print_answer(o, &r, list_key);
-    }
-    http_reply_free(&r);
-    err_clear(&e);
-    return rc;
-}
-
-/* Refuses a flag given to a command that does not take it. */
-static int only_for(const char *flag, const char *value, const char *sub, const char *owner)
-{
-    if (value && strcmp(sub, owner) != 0)
-        return cli_usage_error("%s is only for exo deployment %s", flag, owner);
-    return 0;
-}
-
-static int want_args(const dep_args *a, int n, const char *what)
-{
-    if (a->npos - 1 < n)
-        return cli_usage_error("deployment %s: missing %s", a->pos[0], what);
-    if (a->npos - 1 > n)
-        return cli_usage_error("deployment %s: unexpected argument \"%s\"", a->pos[0],
-                               a->pos[n + 1]);
-    return 0;
-}
+static const char *const headers[] = {"ID", "NAME", "RETENTION", "CREATED"};
+static const cli_view view = {headers, 4, add_deployment, "deployment", "No deployments."};
 
 /* Checks the command line, then sends the one request it stands for. */
-static int run(const dep_args *a, cli_opts *o)
+static int run(const cli_args *a, cli_opts *o)
 {
     const char *sub = a->pos[0];
+    const char *retention_days = a->flag[OPT_RETENTION_DAYS - CLI_OPT_GLOBAL_LAST];
+    const char *days_flag = a->flag[OPT_DAYS - CLI_OPT_GLOBAL_LAST];
     bool list = strcmp(sub, "list") == 0, create = strcmp(sub, "create") == 0;
     bool get = strcmp(sub, "get") == 0, retention = strcmp(sub, "retention") == 0;
     if (!list && !create && !get && !retention)
         return cli_usage_error("unknown command \"deployment %s\" (see exo deployment --help)",
                                sub);
-    if (only_for("--retention-days", a->retention_days, sub, "create") ||
-        only_for("--days", a->days, sub, "retention"))
+    if (cli_only_for("--retention-days", retention_days, "deployment", sub, "create") ||
+        cli_only_for("--days", days_flag, "deployment", sub, "retention"))
         return CLI_EXIT_USAGE;
-    if (want_args(a, list ? 0 : 1, create ? "NAME" : "ID"))
+    if (cli_args_want(a, "deployment", list ? 0 : 1, create ? "NAME" : "ID"))
         return CLI_EXIT_USAGE;
 
     long days = 0;
@@ -259,8 +130,7 @@ static int run(const dep_args *a, cli_opts *o)
             cli_usage_error("deployment create: NAME is empty");
             goto out;
         }
-        if (a->retention_days &&
-            parse_days("--retention-days", a->retention_days, &days, &null_days))
+        if (retention_days && parse_days("--retention-days", retention_days, &days, &null_days))
             goto out;
         buf_puts(&path, "/api/v1/deployments");
         body = cJSON_CreateObject();
@@ -273,13 +143,13 @@ static int run(const dep_args *a, cli_opts *o)
     } else {
         if (deployment_path(a->pos[1], "/retention", &path))
             goto out;
-        if (!a->days) {
+        if (!days_flag) {
             cli_usage_error("deployment retention: missing --days N (1 to %d) or --days "
                             "default",
                             MAX_RETENTION_DAYS);
             goto out;
         }
-        if (parse_days("--days", a->days, &days, &null_days))
+        if (parse_days("--days", days_flag, &days, &null_days))
             goto out;
         body = cJSON_CreateObject();
         if (null_days)
@@ -289,7 +159,7 @@ static int run(const dep_args *a, cli_opts *o)
     }
     if (cli_opts_finish(o))
         goto out;
-    rc = call_and_print(o, method, path.ptr, body, list ? "deployments" : NULL);
+    rc = cli_call_and_print(o, method, path.ptr, body, list ? "deployments" : NULL, &view);
 out:
     cJSON_Delete(body);
     buf_free(&path);
@@ -298,21 +168,7 @@ out:
 
 int deployments_main(int argc, char **argv, cli_opts *o)
 {
-    dep_args a = {0};
-    int rc = parse_args(argc, argv, o, &a);
-    if (rc)
-        goto out;
-    if (o->help) {
-        deployments_usage(stdout);
-        goto out;
-    }
-    if (a.npos == 0) {
-        rc = cli_usage_error("deployment: missing COMMAND: list, create, get or retention "
-                             "(see exo deployment --help)");
-        goto out;
-    }
-    rc = run(&a, o);
-out:
-    free(a.pos);
-    return rc;
+    static const cli_group g = {"deployment", options, deployments_usage, "list, create, get or retention",
+                                false, run};
+    return cli_group_main(&g, argc, argv, o);
 }

@@ -1,9 +1,11 @@
 #include "http_client.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -13,12 +15,62 @@
 typedef struct {
     buf *body; /* capped at HTTP_CLIENT_MAX_BODY */
     bool too_large;
+    CURL *h;
+    FILE *download; /* a 2xx answer's body goes here, when set */
+    bool write_failed;
+    int write_errno; /* libcurl may change errno after the callback */
+    /* A stream's stall: when bytes last moved, and how many had. */
+    long stall_limit_s;
+    double moved_at;
+    curl_off_t moved;
+    bool stalled;
 } sink;
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* Ends a stream that moved no byte for --timeout seconds. libcurl's own
+ * low-speed check averages over a window, so a stall after a burst would
+ * take several times as long to notice. */
+static int on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal,
+                       curl_off_t ulnow)
+{
+    (void)dltotal;
+    (void)ultotal;
+    sink *s = ud;
+    double now = now_s();
+    if (dlnow + ulnow != s->moved || s->moved_at == 0) {
+        s->moved = dlnow + ulnow;
+        s->moved_at = now;
+        return 0;
+    }
+    if (now - s->moved_at >= (double)s->stall_limit_s) {
+        s->stalled = true;
+        return 1;
+    }
+    return 0;
+}
 
 static size_t on_body(char *data, size_t size, size_t n, void *ud)
 {
     sink *s = ud;
     size_t len = size * n;
+    long status = 0;
+    if (s->download)
+        curl_easy_getinfo(s->h, CURLINFO_RESPONSE_CODE, &status);
+    if (status >= 200 && status < 300) {
+        /* Streamed through: memory stays flat whatever the size. */
+        if (fwrite(data, 1, len, s->download) != len) {
+            s->write_failed = true;
+            s->write_errno = errno;
+            return 0;
+        }
+        return len;
+    }
     if (buf_append(s->body, data, len) == BUF_TOO_LARGE) {
         s->too_large = true;
         return 0; /* libcurl stops with CURLE_WRITE_ERROR */
@@ -71,8 +123,8 @@ static bool is_tls_error(CURLcode rc)
            rc == CURLE_SSL_ISSUER_ERROR;
 }
 
-static int transport_error(const cli_opts *o, CURL *h, const char *method, CURLcode rc,
-                           const char *detail, exo_err *err)
+static int transport_error(const cli_opts *o, CURL *h, const char *method, bool stream,
+                           CURLcode rc, const char *detail, exo_err *err)
 {
     buf shown = BUF_INIT;
     url_for_messages(&shown, o->url);
@@ -87,6 +139,10 @@ static int transport_error(const cli_opts *o, CURL *h, const char *method, CURLc
         /* libcurl's own line names the TLS problem; its generic text does not. */
         err_set(err, "cannot reach %s: %s (is %s right?)", shown.ptr,
                 *detail ? detail : curl_easy_strerror(rc), url_name(o));
+    } else if (rc == CURLE_OPERATION_TIMEDOUT && sent > 0 && stream) {
+        err_set(err, "the transfer with %s stalled for %lds (--timeout waits longer)%s", shown.ptr,
+                o->timeout,
+                strcmp(method, "GET") != 0 ? "; the change may have been made all the same" : "");
     } else if (rc == CURLE_OPERATION_TIMEDOUT && sent > 0) {
         /* The request went out, then no answer in time: the server is there
          * but slow, and a write may have been done all the same. */
@@ -159,17 +215,26 @@ void http_client_global_cleanup(void)
     curl_global_cleanup();
 }
 
-int http_client_call(const cli_opts *o, const char *method, const char *path, const cJSON *body,
-                     http_reply *out, exo_err *err)
+static size_t on_read(char *data, size_t size, size_t n, void *ud)
+{
+    FILE *f = ud;
+    size_t got = fread(data, 1, size * n, f);
+    return got == 0 && ferror(f) ? CURL_READFUNC_ABORT : got;
+}
+
+/* One request: a JSON body, or a file streamed up; the answer held
+ * (capped), or a 2xx answer streamed down to a file. */
+static int perform(const cli_opts *o, const char *method, const char *path, const cJSON *body,
+                   const http_stream *stream, http_reply *out, exo_err *err)
 {
     int rc = -1;
     struct curl_slist *headers = NULL;
     char *payload = NULL;
-    buf url = BUF_INIT, auth = BUF_INIT;
+    buf url = BUF_INIT, auth = BUF_INIT, ctype = BUF_INIT;
     char detail[CURL_ERROR_SIZE] = "";
     buf_init_max(&out->body, HTTP_CLIENT_MAX_BODY);
-    sink s = {&out->body, false};
     CURL *h = curl_easy_init();
+    sink s = {&out->body, false, h, stream ? stream->download : NULL, false, 0, 0, 0, 0, false};
     if (!h) {
         err_set(err, "cannot start a libcurl handle");
         goto out;
@@ -191,7 +256,17 @@ int http_client_call(const cli_opts *o, const char *method, const char *path, co
      * would hand the token to whichever host the answer names. */
     curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L);
     curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout * 1000L);
+    if (stream) {
+        /* A transfer of 64 MiB may take longer than any fixed limit: the
+         * limit is on connecting and on a stall (no byte for that long). */
+        curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, o->timeout * 1000L);
+        s.stall_limit_s = o->timeout;
+        curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, on_progress);
+        curl_easy_setopt(h, CURLOPT_XFERINFODATA, &s);
+        curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+    } else {
+        curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, o->timeout * 1000L);
+    }
     curl_easy_setopt(h, CURLOPT_USERAGENT, "exo/" EXO_VERSION);
     curl_easy_setopt(h, CURLOPT_ERRORBUFFER, detail);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
@@ -215,19 +290,35 @@ int http_client_call(const cli_opts *o, const char *method, const char *path, co
         headers = add_header(headers, "Content-Type: application/json");
         curl_easy_setopt(h, CURLOPT_POSTFIELDS, payload);
     }
-    if (strcmp(method, body ? "POST" : "GET") != 0)
+    if (stream && stream->upload) {
+        buf_printf(&ctype, "Content-Type: %s", stream->content_type);
+        headers = add_header(headers, ctype.ptr);
+        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_read);
+        curl_easy_setopt(h, CURLOPT_READDATA, stream->upload);
+        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)stream->upload_size);
+    }
+    if (strcmp(method, body ? "POST" : stream && stream->upload ? "PUT" : "GET") != 0)
         curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
     curl_easy_setopt(h, CURLOPT_HTTPHEADER, headers);
 
     CURLcode cc = curl_easy_perform(h);
     curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &out->status);
-    if (cc == CURLE_WRITE_ERROR && s.too_large) {
+    if (cc == CURLE_WRITE_ERROR && s.write_failed) {
+        err_set(err, "cannot write the answer: %s", strerror(s.write_errno));
+    } else if (cc == CURLE_ABORTED_BY_CALLBACK && s.stalled) {
+        transport_error(o, h, method, true, CURLE_OPERATION_TIMEDOUT, detail, err);
+    } else if (cc == CURLE_ABORTED_BY_CALLBACK || cc == CURLE_READ_ERROR) {
+        err_set(err, "cannot read the file to send");
+    } else if (cc == CURLE_WRITE_ERROR && s.too_large) {
         err_set(err, "the server's answer (%ld) is larger than %ld MiB", out->status,
                 HTTP_CLIENT_MAX_BODY / (1024 * 1024));
         if (err)
             err->http_status = (int)out->status;
     } else if (cc != CURLE_OK) {
-        transport_error(o, h, method, cc, detail, err);
+        transport_error(o, h, method, stream != NULL, cc, detail, err);
+    } else if (s.download && out->status >= 200 && out->status < 300) {
+        rc = 0;
     } else {
         out->json = cJSON_ParseWithLength(out->body.ptr, out->body.len);
         if (out->json && out->status >= 200 && out->status < 300)
@@ -242,7 +333,20 @@ out:
     free(payload);
     buf_free(&url);
     buf_free(&auth);
+    buf_free(&ctype);
     return rc;
+}
+
+int http_client_call(const cli_opts *o, const char *method, const char *path, const cJSON *body,
+                     http_reply *out, exo_err *err)
+{
+    return perform(o, method, path, body, NULL, out, err);
+}
+
+int http_client_stream(const cli_opts *o, const char *method, const char *path,
+                       const http_stream *stream, http_reply *out, exo_err *err)
+{
+    return perform(o, method, path, NULL, stream, out, err);
 }
 
 void http_reply_free(http_reply *r)

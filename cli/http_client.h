@@ -15,6 +15,8 @@
 #ifndef EXO_HTTP_CLIENT_H
 #define EXO_HTTP_CLIENT_H
 
+#include <stdio.h>
+
 #include <cjson/cJSON.h>
 
 #include "buf.h"
@@ -50,6 +52,23 @@ void http_client_global_cleanup(void);
  * answer went; the caller frees it with http_reply_free. */
 int http_client_call(const cli_opts *o, const char *method, const char *path, const cJSON *body,
                      http_reply *out, exo_err *err);
+
+/* A transfer that streams: a file up, a 2xx answer down, or both. */
+typedef struct {
+    FILE *upload;             /* sent as the body (PUT), or NULL */
+    long long upload_size;    /* its size in bytes */
+    const char *content_type; /* of the upload */
+    FILE *download;           /* a 2xx answer's bytes are written here, or NULL */
+} http_stream;
+
+/* As http_client_call, with the body read from stream->upload and a 2xx
+ * answer written to stream->download as the bytes come (a buffer of
+ * libcurl's at a time: memory stays flat whatever the size). An error
+ * answer is read into out as http_client_call does, and worded the same.
+ * --timeout bounds connecting and any stall, not the whole transfer. A
+ * failed write or read is an error naming it (errno's text). */
+int http_client_stream(const cli_opts *o, const char *method, const char *path,
+                       const http_stream *stream, http_reply *out, exo_err *err);
 
 void http_reply_free(http_reply *r);
 

@@ -12,6 +12,9 @@
 #include "deployments.h"
 #include "err.h"
 #include "http_client.h"
+#include "recordings.h"
+#include "sessions.h"
+#include "tokens.h"
 #include "version.h"
 #include "xalloc.h"
 
@@ -37,13 +40,25 @@ static void usage(FILE *f)
           "  deployment retention ID --days N|default\n"
           "                                    set how many days (1 to 36500) of events a\n"
           "                                    deployment keeps, or the server's default\n"
+          "  session list [--deployment ID] [--since TIME] [--until TIME] [--limit N]\n"
+          "               [--cursor C]         list sessions, newest first, a page at a time\n"
+          "  session get ID                    show one session\n"
+          "  recording upload SESSION FILE     store FILE as the session's recording\n"
+          "  recording download SESSION [-o FILE]\n"
+          "                                    write the session's recording to FILE or stdout\n"
+          "  token create [--name NAME] [--expires-in DURATION] [--user ID]\n"
+          "                                    make an API token (printed once)\n"
+          "  token list [--limit N] [--cursor C]\n"
+          "                                    list tokens, never their secret\n"
+          "  token revoke ID                   revoke a token\n"
           "\n" CLI_GLOBAL_HELP "      --version              print the version\n"
           "\n"
           "Environment: EXO_URL, EXO_TOKEN (a flag wins over its variable).\n"
           "Exit status: 0 done, 1 the server refused the request or could not be reached,\n"
           "2 bad command line (nothing was sent).\n"
           "\n"
-          "exo deployment --help shows a command's details; docs/cli.md has examples.\n",
+          "exo deployment|session|recording|token --help shows a command's details;\n"
+          "docs/cli.md has examples.\n",
           f);
 }
 
@@ -94,6 +109,12 @@ static int dispatch(int argc, char **argv)
     }
     if (strcmp(cmd, "deployment") == 0)
         return deployments_main(argc - optind, argv + optind, &o);
+    if (strcmp(cmd, "session") == 0)
+        return sessions_main(argc - optind, argv + optind, &o);
+    if (strcmp(cmd, "recording") == 0)
+        return recordings_main(argc - optind, argv + optind, &o);
+    if (strcmp(cmd, "token") == 0)
+        return tokens_main(argc - optind, argv + optind, &o);
     return cli_usage_error("unknown command \"%s\" (see exo --help)", cmd);
 }
 

@@ -16,12 +16,12 @@ src=$(cd "$(dirname "$0")/.." && pwd)
 seconds=${FUZZ_SECONDS:-30}
 jobs=${FUZZ_JOBS:-2}
 targets=("$@")
-((${#targets[@]})) || targets=(yamljson dsn kube_config template casts api_json)
+((${#targets[@]})) || targets=(yamljson dsn kube_config template casts api_json api_list)
 
 # The longest input each harness is given: what its real inputs need.
 max_len() {
   case $1 in
-    dsn) echo 512 ;;
+    dsn | api_list) echo 512 ;;
     template) echo 1024 ;;
     kube_config | casts) echo 8192 ;;
     *) echo 4096 ;;

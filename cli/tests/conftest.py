@@ -24,11 +24,14 @@ def pg_server():
 @pytest.fixture
 def backend(pg_server, tmp_path):
     name = pg_server.createdb("cli_" + uuid.uuid4().hex[:12])
+    # Recordings of its own: the default directory is shared by every test.
+    casts = tmp_path / "casts"
+    casts.mkdir()
     port = free_port()
     env = dict(os.environ, EXO_DATABASE_DSN=pg_server.dsn(name),
                EXO_ENCRYPTION_KEY=base64.b64encode(os.urandom(32)).decode(),
                EXO_HTTP_ADDR=f"127.0.0.1:{port}", EXO_BOOTSTRAP_TOKEN=TOKEN,
-               EXO_MAINTENANCE_INTERVAL="1h")
+               EXO_MAINTENANCE_INTERVAL="1h", EXO_CAST_STORAGE_DIR=str(casts))
     # Its log goes to a file: a pipe nobody reads would block it once full.
     log_path = tmp_path / "exo-backend.log"
     log = open(log_path, "w")

@@ -27,6 +27,7 @@ static const json_field user[] = {{"email", JF_STRING, true},
                                   {0}};
 static const json_field token[] = {{"name", JF_STRING, false},
                                    {"expires_in_days", JF_INT_OR_NULL, false},
+                                   {"expires_in", JF_STRING, false},
                                    {0}};
 static const json_field deployment[] = {{"name", JF_STRING, true},
                                         {"retention_days", JF_INT_OR_NULL, false},

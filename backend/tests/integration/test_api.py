@@ -171,7 +171,7 @@ def test_metrics_report_requests_pool_and_events(api):
                  "exo_db_pool_max_open 100", "exo_db_pool_max_idle 10",
                  "exo_db_pool_waits_total", "exo_maintenance_runs_total",
                  "exo_partitions_dropped_total", "exo_cast_bytes_written_total",
-                 "exo_schema_version 1", "exo_keyring_active_key_id 1",
+                 "exo_schema_version 2", "exo_keyring_active_key_id 1",
                  'exo_partitions_months_ahead{table="session_events"} 3',
                  'exo_partitions_months_ahead{table="audit_events"} 3',
                  "exo_boot_duration_seconds ", "exo_cast_volume_free_bytes "]:

@@ -169,7 +169,7 @@ def test_eight_concurrent_boots_through_pgbouncer_transaction_mode(db, new_db, p
 
 def test_the_schema_version_is_recorded_once_and_never_lowered(db):
     db.run("migrate")
-    assert db.query("SELECT version, migrated_by FROM exo_schema_version") == [(1, VERSION)]
+    assert db.query("SELECT version, migrated_by FROM exo_schema_version") == [(2, VERSION)]
     at = db.query("SELECT migrated_at FROM exo_schema_version")
     assert json.loads(db.run("migrate").stdout)["ddl_statements"] == 0
     assert db.query("SELECT migrated_at FROM exo_schema_version") == at
@@ -188,7 +188,7 @@ def test_a_backend_older_than_the_schema_refuses_and_writes_nothing(db):
         assert p.returncode == 1, p.stderr
         last = p.stderr.strip().splitlines()[-1]
         assert (f"exo-backend {cmd}: the database's schema is version 99, migrated by exo-backend "
-                f"9.9.9; this exo-backend {VERSION} knows version 1 and changes nothing: run 9.9.9 "
+                f"9.9.9; this exo-backend {VERSION} knows version 2 and changes nothing: run 9.9.9 "
                 "or newer, or restore the backup taken before the upgrade") in last, last
     assert db.schema() == schema
     assert db.query("SELECT count(*) FROM exo_boot_ledger") == boots
