@@ -17,8 +17,13 @@
 #include "metrics.h"
 #include "xalloc.h"
 
-#define HTTP_THREADS 8
 #define HTTP_DRAIN_SECONDS 25
+/* Connections served beyond the pool's max_open: the probes and /metrics
+ * while every database connection is taken, and API requests queued in
+ * pool_get for the next one (as database/sql callers queue). Connections
+ * beyond max_open + this are closed by MHD at once, so threads, stacks and
+ * connection memory stay bounded whatever the clients do. */
+#define HTTP_SPARE_CONNECTIONS 64
 /* MHD's memory per connection, half of which becomes the read buffer while
  * a body arrives. A recording upload came in 16 KiB reads at the default
  * 32 KiB, each with its own select(), recv(), window update, callback and
@@ -150,15 +155,28 @@ int http_start(http_server **out, const char *addr, pool *db, exo_err *err)
     atomic_init(&s->api, NULL);
     atomic_init(&s->in_flight, 0);
     pthread_mutex_init(&s->lock, NULL);
-    /* A pool of threads: an API request waits on the database, and must not
-     * hold up /healthz behind it. */
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG | MHD_USE_ITC;
+    /* A thread per connection, up to the pool's max_open plus spares. An
+     * API request blocks its thread while it waits on the database (libpq
+     * is synchronous), so the server must run as many requests at once as
+     * the pool has connections, or the pool's limit is never reached: with
+     * a fixed pool of 8 threads, 8 requests held every connection the
+     * server could use and a 9th queued behind one of them in MHD, not in
+     * pool_get. A thread pool of max_open threads would still multiplex
+     * several connections onto one thread, so a probe could wait behind a
+     * slow API request on its thread; a thread per connection never does.
+     * poll(), not select(): with 100 database sockets beside the HTTP
+     * ones, descriptors can pass FD_SETSIZE. */
+    pool_stats ps;
+    pool_get_stats(db, &ps);
+    unsigned limit = (unsigned)ps.max_open + HTTP_SPARE_CONNECTIONS;
+    unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+                     MHD_USE_POLL | MHD_USE_ERROR_LOG | MHD_USE_ITC;
     if (ss.ss_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(flags, 0, NULL, NULL, handle, s, MHD_OPTION_SOCK_ADDR, &ss,
                                  MHD_OPTION_CONNECTION_TIMEOUT, 60u,
                                  MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTP_CONNECTION_MEMORY,
-                                 MHD_OPTION_THREAD_POOL_SIZE, (unsigned)HTTP_THREADS,
+                                 MHD_OPTION_CONNECTION_LIMIT, limit,
                                  MHD_OPTION_NOTIFY_COMPLETED, completed, s, MHD_OPTION_END);
     if (!s->daemon) {
         pthread_mutex_destroy(&s->lock);

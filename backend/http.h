@@ -1,4 +1,4 @@
-/* The backend's HTTP server (libmicrohttpd, a pool of threads): /healthz
+/* The backend's HTTP server (libmicrohttpd, a thread per connection): /healthz
  * (the process is alive), /readyz (boot done and the database answering),
  * /metrics (Prometheus text) and the API under /api/v1/ (api.h). */
 #ifndef EXO_HTTP_H
@@ -13,7 +13,10 @@
 typedef struct http_server http_server;
 
 /* Listens on addr (":8080", "127.0.0.1:8080", "[::1]:8080"). The pool is
- * borrowed and must outlive the server. */
+ * borrowed and must outlive the server. Serves up to the pool's max_open
+ * plus 64 connections at once, each on a thread of its own, so that as
+ * many API requests as the pool has connections run together and the
+ * probes still answer; further connections are closed at once. */
 int http_start(http_server **out, const char *addr, pool *db, exo_err *err);
 
 /* Serves the API under /api/v1/ from now on (503 before). Borrowed. */

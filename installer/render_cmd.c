@@ -39,11 +39,18 @@ static void warn_about_secrets(const flags *a)
                             "provide it out of band, or add --include-secrets "
                             "(docs/gitops.md)\n");
         if (o->db_ca_pem) {
+            /* A DSN without sslmode is verified as verify-full
+             * (pg_connect.h). Given a CA, libpq's require checks it but not
+             * the server's name (as verify-ca); disable, allow and prefer
+             * check no certificate. */
             const char *mode = dsn_get(d, "sslmode");
-            if (!mode || strncmp(mode, "verify-", 7) != 0)
-                fprintf(stderr, "warning: --db-ca-file is only used with sslmode=verify-full or "
-                                "verify-ca; the DSN has sslmode=%s\n",
-                        mode ? mode : "prefer");
+            if (mode && strcmp(mode, "require") == 0)
+                fprintf(stderr, "warning: --db-ca-file: with sslmode=require the CA is checked "
+                                "but not the server's name; use sslmode=verify-full\n");
+            else if (mode && strncmp(mode, "verify-", 7) != 0)
+                fprintf(stderr, "warning: --db-ca-file is not used with sslmode=%s: no "
+                                "certificate is checked; use sslmode=verify-full\n",
+                        mode);
         }
     }
 }

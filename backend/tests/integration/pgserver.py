@@ -36,7 +36,7 @@ class PgServer:
     APP_USER = "exo"
     APP_PASSWORD = "Sup3r-s3cret-pw"
 
-    def __init__(self, extra_conf=None):
+    def __init__(self, extra_conf=None, tls_names=None):
         self.bindir = Path(subprocess.run([str(ROOT / "scripts/install-postgres.sh")],
                                           check=True, capture_output=True, text=True)
                            .stdout.strip().splitlines()[-1])
@@ -46,6 +46,11 @@ class PgServer:
         self.log = self.dir / "server.log"
         self.port = free_port()
         self.extra_conf = extra_conf or {}
+        # tls_names: the server's certificate names these (DNS names or IP
+        # addresses) and it offers TLS; self.ca is the CA that signed it and
+        # self.other_ca one that did not.
+        self.tls_names = tls_names
+        self.ca = self.other_ca = None
 
     def start(self):
         subprocess.run(as_unprivileged([str(self.bindir / "initdb"), "-D", str(self.data),
@@ -61,6 +66,8 @@ class PgServer:
                 "unix_socket_directories": f"'{self.dir}'", "fsync": "off",
                 "max_connections": "300", "log_statement": "'ddl'",
                 "log_line_prefix": "'%m [%p] %d '", "timezone": "'Europe/Berlin'"}
+        if self.tls_names:
+            conf.update(self.make_certificates())
         conf.update(self.extra_conf)
         with open(self.data / "postgresql.conf", "a") as f:
             for k, v in conf.items():
@@ -70,6 +77,36 @@ class PgServer:
             c.execute(f"CREATE ROLE {self.APP_USER} LOGIN SUPERUSER PASSWORD "
                       f"'{self.APP_PASSWORD}'")
         return self
+
+    def make_certificates(self):
+        """A CA, a server certificate it signed for self.tls_names, and a
+        second CA that signed nothing of this server's; the settings that
+        turn TLS on."""
+        tls = self.dir / "tls"
+        tls.mkdir()
+
+        def openssl(*args):
+            subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=tls)
+
+        for ca in ("ca", "other-ca"):
+            openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-keyout", f"{ca}.key", "-out", f"{ca}.crt", "-days", "3650",
+                    "-subj", f"/CN=exo test {ca}")
+        sans = ",".join(("IP:" if n.replace(".", "").isdigit() or ":" in n else "DNS:") + n
+                        for n in self.tls_names)
+        openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                "-keyout", "server.key", "-out", "server.csr", "-subj",
+                f"/CN={self.tls_names[0]}")
+        (tls / "ext.cnf").write_text(f"subjectAltName={sans}\n")
+        openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.crt", "-CAkey", "ca.key",
+                "-CAcreateserial", "-out", "server.crt", "-days", "3650", "-extfile", "ext.cnf")
+        if os.geteuid() == 0:  # the server runs as nobody and wants its key private
+            shutil.chown(tls / "server.key", "nobody")
+        os.chmod(tls / "server.key", 0o600)
+        os.chmod(tls, 0o755)
+        self.ca, self.other_ca = tls / "ca.crt", tls / "other-ca.crt"
+        return {"ssl": "on", "ssl_cert_file": f"'{tls / 'server.crt'}'",
+                "ssl_key_file": f"'{tls / 'server.key'}'"}
 
     def pg_ctl(self, *args):
         subprocess.run(as_unprivileged([str(self.bindir / "pg_ctl"), "-D", str(self.data),
@@ -91,13 +128,18 @@ class PgServer:
             c.execute(f'CREATE DATABASE "{name}"')
         return name
 
-    def dsn(self, dbname, url=False, port=None):
+    def dsn(self, dbname, url=False, port=None, host="127.0.0.1", sslmode="disable"):
+        """The application's DSN; sslmode None leaves it out."""
         port = port or self.port
+        if sslmode is None:
+            assert not url
+            return (f"host={host} port={port} user={self.APP_USER} "
+                    f"password={self.APP_PASSWORD} dbname={dbname}")
         if url:
-            return (f"postgresql://{self.APP_USER}:{self.APP_PASSWORD}@127.0.0.1:{port}/"
-                    f"{dbname}?sslmode=disable")
-        return (f"host=127.0.0.1 port={port} user={self.APP_USER} "
-                f"password={self.APP_PASSWORD} dbname={dbname} sslmode=disable")
+            return (f"postgresql://{self.APP_USER}:{self.APP_PASSWORD}@{host}:{port}/"
+                    f"{dbname}?sslmode={sslmode}")
+        return (f"host={host} port={port} user={self.APP_USER} "
+                f"password={self.APP_PASSWORD} dbname={dbname} sslmode={sslmode}")
 
 
 def fake_server(version):

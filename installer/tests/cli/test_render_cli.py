@@ -212,6 +212,26 @@ def test_ca_file_becomes_a_configmap_the_resource_references():
     assert "verify-full" in p.stderr
 
 
+def test_ca_file_warnings_follow_what_libpq_checks():
+    """No sslmode is verify-full (the CA is used: no warning); require
+    checks the CA but not the name; prefer checks nothing."""
+    ca = str(ROOT / "docs/examples/database-ca.pem")
+    note = ["note: Secret exo-database (key dsn, the DSN) is not in the output: provide it out "
+            "of band, or add --include-secrets (docs/gitops.md)"]
+    p, _ = render("--postgres=false", "--db-dsn", "host=db", "--db-ca-file", ca)
+    assert p.stderr.splitlines() == note
+    p, _ = render("--postgres=false", "--db-dsn", "postgresql://exo@db/exo", "--db-ca-file", ca)
+    assert p.stderr.splitlines() == note
+    p, _ = render("--postgres=false", "--db-dsn", "host=db sslmode=require", "--db-ca-file", ca)
+    assert p.stderr.splitlines()[1:] == [
+        "warning: --db-ca-file: with sslmode=require the CA is checked but not the server's "
+        "name; use sslmode=verify-full"]
+    p, _ = render("--postgres=false", "--db-dsn", "host=db sslmode=prefer", "--db-ca-file", ca)
+    assert p.stderr.splitlines()[1:] == [
+        "warning: --db-ca-file is not used with sslmode=prefer: no certificate is checked; use "
+        "sslmode=verify-full"]
+
+
 def test_output_dir_holds_one_file_per_object_and_a_kustomization(tmp_path):
     out = tmp_path / "m"
     run("render", "-o", str(out), "--include-secrets", check=True)
