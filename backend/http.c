@@ -93,7 +93,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
     if (strcmp(url, "/metrics") == 0) {
         buf text = BUF_INIT;
-        metrics_render(&text, s->db);
+        /* Boot owns the database until it is done: meanwhile what it last
+         * found (waiting: no server answered) stands for the database. */
+        bool booted = atomic_load(&s->ready);
+        int db_up;
+        if (booted) {
+            db_up = database_answers(s->db);
+        } else {
+            pthread_mutex_lock(&s->lock);
+            db_up = !(s->waiting && *s->waiting);
+            pthread_mutex_unlock(&s->lock);
+        }
+        metrics_render(&text, s->db, booted && db_up, db_up);
         size_t len = text.len;
         struct MHD_Response *r =
             MHD_create_response_from_buffer(len, buf_detach(&text), MHD_RESPMEM_MUST_FREE);

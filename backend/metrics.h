@@ -9,8 +9,17 @@
 #include "partitions.h"
 #include "pool.h"
 
-/* One HTTP request served: its status and how long it took. */
-void metrics_request(int status, double seconds);
+/* The most route templates counted apart; the API's table has fewer. */
+#define METRICS_ROUTES_MAX 32
+/* Method and route of a request that matched no route (bounded, whatever
+ * the client sent). */
+#define METRICS_ROUTE_OTHER "other"
+
+/* One API request answered: the method and the route template of the
+ * route table that matched it (static strings, compared by address; "*"
+ * marks an id segment) or METRICS_ROUTE_OTHER for both, its status and
+ * how long it took. */
+void metrics_request(const char *method, const char *pattern, int status, double seconds);
 /* One maintenance pass and what it did. */
 void metrics_maintenance(int ok, int partitions_dropped, long rows_deleted);
 /* A pass that did its work (not skipped) succeeded, now. */
@@ -22,10 +31,13 @@ void metrics_partitions_ahead(const char *table, int months);
 void metrics_boot(long duration_ms, int schema_version, int key_id);
 /* The recordings directory, whose volume /metrics reports. Borrowed. */
 void metrics_cast_dir(const char *dir);
+/* EXO_MAINTENANCE_INTERVAL, for alerts on a late pass. */
+void metrics_maintenance_interval(long long seconds);
 /* Session and audit events accepted through the API. */
 void metrics_events(const char *kind, uint64_t n);
 
-/* Appends the exposition text; db may be NULL. */
-void metrics_render(buf *out, pool *db);
+/* Appends the exposition text; db may be NULL. ready and db_up are what
+ * the caller found at this scrape (1 or 0). */
+void metrics_render(buf *out, pool *db, int ready, int db_up);
 
 #endif
