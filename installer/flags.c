@@ -123,6 +123,20 @@ static const struct flag {
     {FLAG_SKIP_DB_CHECK, "skip-db-check", no_argument, 0, FLAGS_INSTALL,
      "      --skip-db-check             with --postgres=false: do not connect to the\n"
      "                                  managed database from here before installing\n"},
+    /* Monitoring: opt-in objects for the Prometheus Operator and Grafana
+     * (docs/monitoring.md). */
+    {FLAG_SERVICE_MONITOR, "service-monitor", no_argument, 0, RENDERING,
+     "      --service-monitor           also a ServiceMonitor (backend) and a PodMonitor\n"
+     "                                  (controller) for the Prometheus Operator\n"},
+    {FLAG_PROMETHEUS_RULE, "prometheus-rule", no_argument, 0, RENDERING,
+     "      --prometheus-rule           also a PrometheusRule: the alerts of\n"
+     "                                  docs/runbooks.md\n"},
+    {FLAG_GRAFANA_DASHBOARD, "grafana-dashboard", no_argument, 0, RENDERING,
+     "      --grafana-dashboard         also the Grafana dashboard, as a ConfigMap labelled\n"
+     "                                  grafana_dashboard: \"1\" for Grafana's sidecar\n"},
+    {FLAG_RUNBOOK_URL, "runbook-url", required_argument, 0, RENDERING,
+     "      --runbook-url URL           where the alerts' runbook links point, one #anchor\n"
+     "                                  per alert added (default %s)\n"},
     {FLAG_HELP, "help", no_argument, 0, EVERY,
      "      --help                      show this help\n"},
     {FLAG_VERSION, "version", no_argument, 0, EVERY,
@@ -192,6 +206,8 @@ static const char *default_text(const flags *f, flag_id id, char num[24])
         return f->publish;
     case FLAG_TIMEOUT:
         return default_timeout(f->cmd);
+    case FLAG_RUNBOOK_URL:
+        return o->runbook_url;
     default:
         return "";
     }
@@ -404,6 +420,23 @@ static int take(flags *f, flag_id id, const char *arg, exo_err *err)
     case FLAG_SKIP_DB_CHECK:
         f->skip_db_check = true;
         return 0;
+    case FLAG_SERVICE_MONITOR:
+        o->service_monitor = true;
+        return 0;
+    case FLAG_PROMETHEUS_RULE:
+        o->prometheus_rule = true;
+        return 0;
+    case FLAG_GRAFANA_DASHBOARD:
+        o->grafana_dashboard = true;
+        return 0;
+    case FLAG_RUNBOOK_URL:
+        if ((strncmp(arg, "https://", 8) != 0 && strncmp(arg, "http://", 7) != 0) ||
+            strcspn(arg, " \t\r\n#\"") != strlen(arg))
+            return err_set(err, "--runbook-url \"%s\": want an http(s) URL without spaces, "
+                                "quotes or a #fragment (one is added per alert)",
+                           arg);
+        o->runbook_url = arg;
+        return 0;
     case FLAG_HELP:
         f->help = true;
         return 0;
@@ -490,6 +523,8 @@ static int check_format(const flags *f, exo_err *err)
         {FLAG_CAST_SIZE, "--cast-storage-size"}, {FLAG_CAST_ACCESS_MODE, "--cast-access-mode"},
         {FLAG_PG_SIZE, "--postgres-storage-size"}, {FLAG_CONTROLLER_IMAGE, "--controller-image"},
         {FLAG_REPLICAS, "--backend-replicas"},
+        {FLAG_SERVICE_MONITOR, "--service-monitor"}, {FLAG_PROMETHEUS_RULE, "--prometheus-rule"},
+        {FLAG_GRAFANA_DASHBOARD, "--grafana-dashboard"}, {FLAG_RUNBOOK_URL, "--runbook-url"},
     };
     if (!f->compose) {
         if (f->given[FLAG_PUBLISH])

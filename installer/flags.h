@@ -48,6 +48,11 @@ typedef enum {
     FLAG_WAIT,
     FLAG_TIMEOUT,
     FLAG_SKIP_DB_CHECK,
+    /* Monitoring (opt-in objects), kept together. */
+    FLAG_SERVICE_MONITOR,
+    FLAG_PROMETHEUS_RULE,
+    FLAG_GRAFANA_DASHBOARD,
+    FLAG_RUNBOOK_URL,
     FLAG_HELP,
     FLAG_VERSION,
     FLAG_LAST,

@@ -19,6 +19,9 @@ static const struct {
     bool foreground; /* wait for dependents (pods, the backend) */
 } order[] = {
     {"ExoControlPlane.exo.dev", &KR_EXOCONTROLPLANES, true},
+    {"ServiceMonitor.monitoring.coreos.com", &KR_SERVICEMONITORS, false},
+    {"PodMonitor.monitoring.coreos.com", &KR_PODMONITORS, false},
+    {"PrometheusRule.monitoring.coreos.com", &KR_PROMETHEUSRULES, false},
     {"Deployment.apps", &KR_DEPLOYMENTS, true},
     {"StatefulSet.apps", &KR_STATEFULSETS, true},
     {"Service", &KR_SERVICES, false},
