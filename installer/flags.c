@@ -27,7 +27,9 @@
 #define XSTR(x) STR(x)
 
 #define RENDERING (FLAGS_RENDER | FLAGS_INSTALL)
-#define ON_CLUSTER (FLAGS_INSTALL | FLAGS_STATUS | FLAGS_UNINSTALL | FLAGS_KEY_EXPORT)
+#define ON_CLUSTER \
+    (FLAGS_INSTALL | FLAGS_STATUS | FLAGS_UNINSTALL | FLAGS_KEY_EXPORT | FLAGS_SUPPORT_BUNDLE)
+#define MAX_TAIL 1000000
 #define EVERY (FLAGS_RENDER | ON_CLUSTER)
 
 /* The subcommands' names and the defaults that differ between them. */
@@ -41,6 +43,7 @@ static const struct {
     {FLAGS_STATUS, "status", NULL},
     {FLAGS_UNINSTALL, "uninstall", "5m"},
     {FLAGS_KEY_EXPORT, "key export", NULL},
+    {FLAGS_SUPPORT_BUNDLE, "support-bundle", NULL},
 };
 
 /* Every flag, in the order --help lists them. A help text holds at most
@@ -137,6 +140,12 @@ static const struct flag {
     {FLAG_RUNBOOK_URL, "runbook-url", required_argument, 0, RENDERING,
      "      --runbook-url URL           where the alerts' runbook links point, one #anchor\n"
      "                                  per alert added (default %s)\n"},
+    /* support-bundle (support_bundle_cmd.c). */
+    {FLAG_BUNDLE_FILE, "output", required_argument, 'o', FLAGS_SUPPORT_BUNDLE,
+     "  -o, --output FILE               the archive to write (.tar.gz; required)\n"},
+    {FLAG_TAIL, "tail", required_argument, 0, FLAGS_SUPPORT_BUNDLE,
+     "      --tail N                    log lines per container, 1 to " XSTR(MAX_TAIL)
+     " (default %s)\n"},
     {FLAG_HELP, "help", no_argument, 0, EVERY,
      "      --help                      show this help\n"},
     {FLAG_VERSION, "version", no_argument, 0, EVERY,
@@ -163,6 +172,7 @@ void flags_init(flags *f, flags_command cmd)
     render_opts_init(&f->opts);
     f->publish = "127.0.0.1:8080";
     f->wait = true;
+    f->tail = 500;
     const char *timeout = default_timeout(cmd);
     if (timeout)
         cluster_parse_duration(timeout, &f->timeout_ms);
@@ -208,6 +218,9 @@ static const char *default_text(const flags *f, flag_id id, char num[24])
         return default_timeout(f->cmd);
     case FLAG_RUNBOOK_URL:
         return o->runbook_url;
+    case FLAG_TAIL:
+        snprintf(num, 24, "%d", f->tail);
+        return num;
     default:
         return "";
     }
@@ -437,6 +450,11 @@ static int take(flags *f, flag_id id, const char *arg, exo_err *err)
                            arg);
         o->runbook_url = arg;
         return 0;
+    case FLAG_BUNDLE_FILE:
+        f->bundle_file = arg;
+        return 0;
+    case FLAG_TAIL:
+        return parse_int("--tail", arg, 1, MAX_TAIL, &f->tail, err);
     case FLAG_HELP:
         f->help = true;
         return 0;
@@ -581,6 +599,8 @@ int flags_check(flags *f, exo_err *err)
 {
     if ((f->cmd & (FLAGS_RENDER | FLAGS_INSTALL)) && check_rendering(f, err) < 0)
         return -1;
+    if (f->cmd == FLAGS_SUPPORT_BUNDLE && !f->bundle_file)
+        return err_set(err, "-o FILE is required (the archive to write, e.g. -o bundle.tar.gz)");
     if (f->skip_db_check && f->opts.bundled_postgres)
         return err_set(err, "--skip-db-check is for a managed database (--postgres=false)");
     return 0;
