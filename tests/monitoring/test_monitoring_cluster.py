@@ -20,7 +20,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from common import EXTERNAL_METRICS, ROOT, monitoring_objects, queries, tools  # noqa: F401
+from common import (EXTERNAL_METRICS, INSTALL, ROOT, monitoring_objects, queries,  # noqa: F401
+                    tools)
 
 sys.path.insert(0, str(ROOT / "e2e"))
 sys.path.insert(0, str(ROOT / "backend/tests/integration"))
@@ -96,14 +97,9 @@ def backend_scrape(tmp_path_factory):
         pg.stop()
 
 
-def kubectl_apply(sb, docs):
-    return subprocess.run(["kubectl", "--kubeconfig", sb.kubeconfig, "--request-timeout=60s",
-                           "apply", "--server-side", "--field-manager=exo-monitoring-test",
-                           "-f", "-"], input="\n---\n".join(yaml.safe_dump(d) for d in docs),
-                          capture_output=True, text=True, timeout=120)
-
-
-def test_rendered_monitoring_objects_pass_the_operators_crd_schemas(cluster, tools):
+@pytest.fixture(scope="module")
+def operator_crds(cluster, tools):
+    """The Prometheus Operator's CRDs (pinned) applied and Established."""
     sb, _ = cluster
     crds = sorted(Path(tools["crds"]).glob("*.yaml"))
     assert len(crds) == 3
@@ -111,6 +107,18 @@ def test_rendered_monitoring_objects_pass_the_operators_crd_schemas(cluster, too
         sb.k("apply", "--server-side", "-f", str(crd))
     for name in ("servicemonitors", "podmonitors", "prometheusrules"):
         sb.k("wait", "--for=condition=Established", f"crd/{name}.monitoring.coreos.com")
+    return crds
+
+
+def kubectl_apply(sb, docs):
+    return subprocess.run(["kubectl", "--kubeconfig", sb.kubeconfig, "--request-timeout=60s",
+                           "apply", "--server-side", "--field-manager=exo-monitoring-test",
+                           "-f", "-"], input="\n---\n".join(yaml.safe_dump(d) for d in docs),
+                          capture_output=True, text=True, timeout=120)
+
+
+def test_rendered_monitoring_objects_pass_the_operators_crd_schemas(cluster, operator_crds):
+    sb, _ = cluster
     objs = monitoring_objects(NS)
     p = kubectl_apply(sb, objs)
     assert p.returncode == 0, p.stderr
@@ -123,18 +131,42 @@ def test_rendered_monitoring_objects_pass_the_operators_crd_schemas(cluster, too
         len(next(o for o in objs if o["kind"] == "PrometheusRule")["spec"]["groups"][0]["rules"])
 
 
-def test_the_api_server_refuses_a_servicemonitor_its_schema_rejects(cluster, tools):
+def test_the_api_server_refuses_a_servicemonitor_its_schema_rejects(cluster, operator_crds):
     """The acceptance above means something: the same object with a field of
     the wrong type is refused by the same validation."""
     sb, _ = cluster
-    for crd in sorted(Path(tools["crds"]).glob("*.yaml")):
-        sb.k("apply", "--server-side", "-f", str(crd))
-    sb.k("wait", "--for=condition=Established", "crd/servicemonitors.monitoring.coreos.com")
     bad = next(o for o in monitoring_objects(NS) if o["kind"] == "ServiceMonitor")
     bad["metadata"]["name"] = "exo-backend-bad"
     bad["spec"]["endpoints"][0]["interval"] = "every 30 seconds"
     p = kubectl_apply(sb, [bad])
     assert p.returncode != 0 and "interval" in p.stderr, p.stderr
+
+
+def test_install_applies_prunes_and_uninstalls_the_monitoring_objects(cluster, operator_crds):
+    sb, _ = cluster
+    ns = "exo-mon"
+    names = ["servicemonitor/exo-backend", "podmonitor/exo-controller", "prometheusrule/exo",
+             "configmap/exo-grafana-dashboard"]
+
+    def install(*flags, cmd="install"):
+        p = subprocess.run([INSTALL, cmd, "--kubeconfig", sb.kubeconfig, "--namespace", ns,
+                            "--wait=false", *flags], capture_output=True, text=True, timeout=300)
+        assert p.returncode == 0, p.stderr
+        return p
+
+    def present():
+        out = sb.k("-n", ns, "get", "servicemonitors,podmonitors,prometheusrules,configmaps",
+                   "-o", "name")
+        return [n for n in names if n in out.replace(".monitoring.coreos.com", "")]
+
+    install("--service-monitor", "--prometheus-rule", "--grafana-dashboard")
+    assert present() == names
+    p = install("--service-monitor")
+    assert "PrometheusRule.monitoring.coreos.com exo pruned" in p.stdout + p.stderr
+    assert present() == names[:2]
+    p = install(cmd="uninstall")
+    assert "ServiceMonitor.monitoring.coreos.com exo-backend deleted" in p.stdout + p.stderr
+    assert present() == []
 
 
 def promtool_check_metrics(tools, text):
