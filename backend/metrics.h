@@ -16,8 +16,8 @@
 #define METRICS_ROUTE_OTHER "other"
 
 /* One API request answered: the method and the route template of the
- * route table that matched it (static strings, compared by address; "*"
- * marks an id segment) or METRICS_ROUTE_OTHER for both, its status and
+ * route table that matched it (strings that live as long as the process;
+ * "*" marks an id segment) or METRICS_ROUTE_OTHER for both, its status and
  * how long it took. */
 void metrics_request(const char *method, const char *pattern, int status, double seconds);
 /* One maintenance pass and what it did. */
