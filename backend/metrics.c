@@ -35,7 +35,7 @@ static pthread_mutex_t routes_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static atomic_uint_fast64_t maintenance_ok, maintenance_failed, partitions_dropped, rows_deleted;
 static atomic_uint_fast64_t session_events, audit_events;
-static atomic_llong last_success, boot_ms, schema_version, key_id, interval_s;
+static atomic_llong last_success, boot_ms, boot_ddl, schema_version, key_id, interval_s;
 static _Atomic(const char *) cast_dir;
 /* Bounded: one per schema_partitioned_tables entry. */
 static struct {
@@ -128,9 +128,10 @@ void metrics_partitions_ahead(const char *table, int months)
     }
 }
 
-void metrics_boot(long duration_ms, int version, int id)
+void metrics_boot(long duration_ms, int ddl, int version, int id)
 {
     atomic_store(&boot_ms, duration_ms);
+    atomic_store(&boot_ddl, ddl);
     atomic_store(&schema_version, version);
     atomic_store(&key_id, id);
 }
@@ -256,6 +257,9 @@ void metrics_render(buf *o, pool *db, int ready, int db_up)
                   "partitions) took.\n# TYPE exo_boot_duration_seconds gauge\n"
                   "exo_boot_duration_seconds %.3f\n",
                (double)atomic_load(&boot_ms) / 1000);
+    gauge(o, "exo_boot_ddl_statements",
+          "DDL statements the last boot issued: migrations and partitions (0: nothing to do).",
+          atomic_load(&boot_ddl));
     gauge(o, "exo_maintenance_interval_seconds",
           "EXO_MAINTENANCE_INTERVAL: the time between two maintenance passes.",
           atomic_load(&interval_s));

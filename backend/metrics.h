@@ -26,9 +26,11 @@ void metrics_maintenance(int ok, int partitions_dropped, long rows_deleted);
 void metrics_maintenance_done(void);
 /* After such a pass: how many months ahead table has partitions. */
 void metrics_partitions_ahead(const char *table, int months);
-/* Once booted: how long the boot took, the schema version the database is
- * migrated to, the keyring's active key id (an id, never key material). */
-void metrics_boot(long duration_ms, int schema_version, int key_id);
+/* Once booted: how long the boot took, how many DDL statements it issued
+ * (migrations and partitions; 0 when the schema was current), the schema
+ * version the database is migrated to, the keyring's active key id (an id,
+ * never key material). */
+void metrics_boot(long duration_ms, int ddl_statements, int schema_version, int key_id);
 /* The recordings directory, whose volume /metrics reports. Borrowed. */
 void metrics_cast_dir(const char *dir);
 /* EXO_MAINTENANCE_INTERVAL, for alerts on a late pass. */

@@ -176,7 +176,7 @@ def test_metrics_report_requests_pool_and_events(api):
                  'exo_http_request_duration_seconds_bucket{method="GET",'
                  'route="/api/v1/deployments",le="+Inf"} 1',
                  "exo_ready 1", "exo_database_up 1", "exo_maintenance_interval_seconds ",
-                 "exo_cast_volume_size_bytes ",
+                 "exo_cast_volume_size_bytes ", "exo_boot_ddl_statements ",
                  "exo_db_pool_open", "exo_db_pool_idle", "exo_db_pool_in_use",
                  "exo_db_pool_max_open 100", "exo_db_pool_max_idle 10",
                  "exo_db_pool_waits_total", "exo_maintenance_runs_total",
