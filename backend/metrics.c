@@ -222,10 +222,12 @@ static void render_requests(buf *o)
 
 void metrics_render(buf *o, pool *db, int ready, int db_up)
 {
-    gauge(o, "exo_ready", "1 when the backend has booted and its database answers (as /readyz).",
+    gauge(o, "exo_ready",
+          "1 when the backend has booted and its database answered the last readiness check.",
           ready);
     gauge(o, "exo_database_up",
-          "1 when the database answered a query at this scrape (during boot: 0 while no server answers).",
+          "1 when the database answered the last readiness check (/readyz; during boot: 0 while "
+          "no server answers).",
           db_up);
     render_requests(o);
     counter(o, "exo_maintenance_runs_total", "Maintenance passes that completed.",

@@ -38,8 +38,8 @@ void metrics_maintenance_interval(long long seconds);
 /* Session and audit events accepted through the API. */
 void metrics_events(const char *kind, uint64_t n);
 
-/* Appends the exposition text; db may be NULL. ready and db_up are what
- * the caller found at this scrape (1 or 0). */
+/* Appends the exposition text; db may be NULL. ready and db_up (1 or 0)
+ * are what the caller last found, without asking the database now. */
 void metrics_render(buf *out, pool *db, int ready, int db_up);
 
 #endif

@@ -8,12 +8,14 @@ ecosystem's own tools:
   and exo-backend (on the host, against PostgreSQL 16 as the backend's
   integration tests run it);
 - every metric the rules and the dashboard query is in those scrapes."""
+import contextlib
 import json
 import os
 import re
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -55,17 +57,16 @@ def controller_scrape(cluster):
     return scrape(f"http://127.0.0.1:{ctl.port}/metrics")
 
 
-@pytest.fixture(scope="module")
-def backend_scrape(tmp_path_factory):
-    """exo-backend serving, after a few API requests (so the per-route series
-    exist), scraped once."""
+@contextlib.contextmanager
+def backend_on_pg(casts):
+    """PostgreSQL 16 and exo-backend serving on it, its first maintenance
+    pass done; yields (pg, base URL)."""
     import base64
     pg = PgServer().start()
     p = None
     try:
         pg.createdb("monitoring")
         port = free_port()
-        casts = tmp_path_factory.mktemp("casts")
         env = dict(os.environ, EXO_DATABASE_DSN=pg.dsn("monitoring"),
                    EXO_ENCRYPTION_KEY=base64.b64encode(os.urandom(32)).decode(),
                    EXO_HTTP_ADDR=f"127.0.0.1:{port}", EXO_BOOTSTRAP_TOKEN=TOKEN,
@@ -82,6 +83,19 @@ def backend_scrape(tmp_path_factory):
                 break
             assert p.poll() is None, "exo-backend exited"
             time.sleep(0.05)
+        yield pg, base
+    finally:
+        if p:
+            p.terminate()
+            p.wait(timeout=60)
+        pg.stop()
+
+
+@pytest.fixture(scope="module")
+def backend_scrape(tmp_path_factory):
+    """exo-backend serving, after a few API requests (so the per-route series
+    exist), scraped once."""
+    with backend_on_pg(tmp_path_factory.mktemp("casts")) as (_, base):
         for path in ("/api/v1/deployments", "/api/v1/deployments/7", "/api/v1/nothing"):
             req = urllib.request.Request(base + path,
                                          headers={"Authorization": f"Bearer {TOKEN}"})
@@ -90,11 +104,41 @@ def backend_scrape(tmp_path_factory):
             except urllib.error.HTTPError:
                 pass
         return scrape(base + "/metrics")
-    finally:
-        if p:
-            p.terminate()
-            p.wait(timeout=60)
-        pg.stop()
+
+
+def gauges(text):
+    return {k: float(v) for k, v in (line.rsplit(" ", 1) for line in text.splitlines()
+                                     if line and not line.startswith("#") and "{" not in line)}
+
+
+def readyz(base):
+    try:
+        return urllib.request.urlopen(base + "/readyz", timeout=30).status
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def test_database_up_and_ready_follow_the_database(tmp_path):
+    """The inputs of ExoDatabaseUnreachable and ExoBackendNotReady, live: the
+    database stopped, the readiness check sees it and /metrics says 0
+    (answering at once: a scrape never waits for the database); started
+    again, 1."""
+    with backend_on_pg(tmp_path) as (pg, base):
+        m = gauges(scrape(base + "/metrics"))
+        assert (m["exo_database_up"], m["exo_ready"]) == (1, 1)
+        pg.pg_ctl("stop", "-m", "fast", "-w")
+        assert readyz(base) == 503
+        t0 = time.monotonic()
+        m = gauges(scrape(base + "/metrics"))
+        assert time.monotonic() - t0 < 1
+        assert (m["exo_database_up"], m["exo_ready"]) == (0, 0)
+        pg.pg_ctl("start", "-w", "-t", "60", "-l", str(pg.log))
+        for _ in range(100):
+            if readyz(base) == 200:
+                break
+            time.sleep(0.1)
+        m = gauges(scrape(base + "/metrics"))
+        assert (m["exo_database_up"], m["exo_ready"]) == (1, 1)
 
 
 @pytest.fixture(scope="module")
