@@ -140,9 +140,11 @@ static int connect_and_authenticate(api_call *c, struct MHD_Connection *conn)
     }
 }
 
-static void dispatch(api_call *c, struct MHD_Connection *conn)
+/* Runs the route for c; *matched is it, or NULL for none. */
+static void dispatch(api_call *c, struct MHD_Connection *conn, const api_route **matched)
 {
     const api_route *route = api_routes_match(c);
+    *matched = route;
     if (!route)
         return;
     if (connect_and_authenticate(c, conn) == 0) {
@@ -366,6 +368,13 @@ enum MHD_Result api_handle(api *a, struct MHD_Connection *conn, const char *meth
     c.a = a;
     c.method = method;
     c.conn = conn;
+    /* Labels for /metrics: the route table's own strings, never the URL. */
+    static const char cast_pattern[] = "sessions/*/cast";
+    const char *m_method = METRICS_ROUTE_OTHER, *m_pattern = METRICS_ROUTE_OTHER;
+    if (req->session && (strcmp(method, "GET") == 0 || strcmp(method, "PUT") == 0)) {
+        m_method = strcmp(method, "GET") == 0 ? "GET" : "PUT";
+        m_pattern = cast_pattern;
+    }
     char *path = xstrdup(url + strlen(API_PREFIX));
     cJSON *body = NULL;
     if (req->is_cast) {
@@ -373,7 +382,7 @@ enum MHD_Result api_handle(api *a, struct MHD_Connection *conn, const char *meth
     } else if (req->session && strcmp(method, "GET") == 0) {
         enum MHD_Result sent = cast_get(a, conn, req->session, &c);
         if (c.status == 200) {
-            metrics_request(200, seconds_since(&req->start));
+            metrics_request(m_method, m_pattern, 200, seconds_since(&req->start));
             free(path);
             return sent;
         }
@@ -387,10 +396,15 @@ enum MHD_Result api_handle(api *a, struct MHD_Connection *conn, const char *meth
         api_fail(&c, 400, "bad_json", "this needs a JSON body");
     } else {
         c.body = body;
-        dispatch(&c, conn);
+        const api_route *route;
+        dispatch(&c, conn, &route);
+        if (route) {
+            m_method = route->method;
+            m_pattern = route->pattern;
+        }
     }
     enum MHD_Result ok = send_json(conn, c.status, c.out, c.status == 401);
-    metrics_request(c.status, seconds_since(&req->start));
+    metrics_request(m_method, m_pattern, c.status, seconds_since(&req->start));
     cJSON_Delete(c.out);
     cJSON_Delete(body);
     free(path);

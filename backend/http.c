@@ -39,6 +39,10 @@ struct http_server {
     atomic_bool ready;
     _Atomic(api *) api; /* set once boot is done */
     atomic_int in_flight; /* API requests begun and not yet completed */
+    /* What the last readiness check found (boot's connection first): what
+     * /metrics reports, so that a scrape never waits for a pool connection
+     * (a saturated pool, a database that does not answer). */
+    atomic_bool db_answered;
     pthread_mutex_t lock; /* guards waiting */
     char *waiting;        /* why boot has not begun yet ("" / NULL: booting) */
 };
@@ -98,7 +102,18 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
         return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, "method not allowed\n");
     if (strcmp(url, "/metrics") == 0) {
         buf text = BUF_INIT;
-        metrics_render(&text, s->db);
+        /* Boot owns the database until it is done: meanwhile what it last
+         * found (waiting: no server answered) stands for the database. */
+        bool booted = atomic_load(&s->ready);
+        int db_up;
+        if (booted) {
+            db_up = atomic_load(&s->db_answered);
+        } else {
+            pthread_mutex_lock(&s->lock);
+            db_up = !(s->waiting && *s->waiting);
+            pthread_mutex_unlock(&s->lock);
+        }
+        metrics_render(&text, s->db, booted && db_up, db_up);
         size_t len = text.len;
         struct MHD_Response *r =
             MHD_create_response_from_buffer(len, buf_detach(&text), MHD_RESPMEM_MUST_FREE);
@@ -126,7 +141,9 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
             MHD_destroy_response(r);
             return ok;
         }
-        if (!database_answers(s->db))
+        bool answered = database_answers(s->db);
+        atomic_store(&s->db_answered, answered);
+        if (!answered)
             return reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, "database not answering\n");
         return reply(conn, MHD_HTTP_OK, "ok\n");
     }
@@ -194,6 +211,9 @@ void http_set_api(http_server *s, api *a)
 
 void http_set_ready(http_server *s, bool ready)
 {
+    /* Boot has just used the database: it answered. */
+    if (ready)
+        atomic_store(&s->db_answered, true);
     atomic_store(&s->ready, ready);
 }
 

@@ -117,8 +117,9 @@ int serve_run(const backend_config *cfg, exo_err *err)
     PQfinish(c);
     c = NULL;
     boot_log(&b);
-    metrics_boot(b.duration_ms, SCHEMA_VERSION, keyring_active_id(ring));
+    metrics_boot(b.duration_ms, b.ddl, SCHEMA_VERSION, keyring_active_id(ring));
     metrics_cast_dir(cfg->cast_dir);
+    metrics_maintenance_interval((long long)cfg->maintenance_interval_s);
     a = api_new(db, ring, cfg);
     http_set_api(http, a);
     http_set_ready(http, true);

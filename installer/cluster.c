@@ -21,6 +21,9 @@ const kube_resource KR_DEPLOYMENTS = {"apps", "v1", "deployments", true};
 const kube_resource KR_ROLES = {"rbac.authorization.k8s.io", "v1", "roles", true};
 const kube_resource KR_ROLEBINDINGS = {"rbac.authorization.k8s.io", "v1", "rolebindings", true};
 const kube_resource KR_EXOCONTROLPLANES = {"exo.dev", "v1alpha1", "exocontrolplanes", true};
+const kube_resource KR_SERVICEMONITORS = {"monitoring.coreos.com", "v1", "servicemonitors", true};
+const kube_resource KR_PODMONITORS = {"monitoring.coreos.com", "v1", "podmonitors", true};
+const kube_resource KR_PROMETHEUSRULES = {"monitoring.coreos.com", "v1", "prometheusrules", true};
 const kube_resource KR_STORAGECLASSES = {"storage.k8s.io", "v1", "storageclasses", false};
 
 static const struct {
@@ -40,6 +43,9 @@ static const struct {
     {"rbac.authorization.k8s.io/v1", "Role", &KR_ROLES},
     {"rbac.authorization.k8s.io/v1", "RoleBinding", &KR_ROLEBINDINGS},
     {"exo.dev/v1alpha1", "ExoControlPlane", &KR_EXOCONTROLPLANES},
+    {"monitoring.coreos.com/v1", "ServiceMonitor", &KR_SERVICEMONITORS},
+    {"monitoring.coreos.com/v1", "PodMonitor", &KR_PODMONITORS},
+    {"monitoring.coreos.com/v1", "PrometheusRule", &KR_PROMETHEUSRULES},
 };
 
 const kube_resource *cluster_resource_of(const char *api_version, const char *kind)

@@ -32,7 +32,8 @@ int cluster_parse_duration(const char *s, long *ms);
 /* The resources the installer touches. */
 extern const kube_resource KR_NAMESPACES, KR_CRDS, KR_SECRETS, KR_CONFIGMAPS, KR_PVCS, KR_PODS,
     KR_EVENTS, KR_SERVICES, KR_STATEFULSETS, KR_DEPLOYMENTS, KR_EXOCONTROLPLANES,
-    KR_STORAGECLASSES, KR_SERVICEACCOUNTS, KR_ROLES, KR_ROLEBINDINGS;
+    KR_STORAGECLASSES, KR_SERVICEACCOUNTS, KR_ROLES, KR_ROLEBINDINGS, KR_SERVICEMONITORS,
+    KR_PODMONITORS, KR_PROMETHEUSRULES;
 
 /* The resource of a rendered object's apiVersion and kind, from the table
  * above (no discovery request); NULL for a kind the installer never renders. */

@@ -28,7 +28,9 @@
 
 #define RENDERING (FLAGS_RENDER | FLAGS_INSTALL)
 #define ON_CLUSTER \
-    (FLAGS_INSTALL | FLAGS_STATUS | FLAGS_UNINSTALL | FLAGS_KEY_EXPORT | FLAGS_KEY_IMPORT)
+    (FLAGS_INSTALL | FLAGS_STATUS | FLAGS_UNINSTALL | FLAGS_KEY_EXPORT | FLAGS_KEY_IMPORT | \
+     FLAGS_SUPPORT_BUNDLE)
+#define MAX_TAIL 1000000
 #define EVERY (FLAGS_RENDER | ON_CLUSTER)
 
 /* The subcommands' names and the defaults that differ between them. */
@@ -43,6 +45,7 @@ static const struct {
     {FLAGS_UNINSTALL, "uninstall", "5m"},
     {FLAGS_KEY_EXPORT, "key export", NULL},
     {FLAGS_KEY_IMPORT, "key import", NULL},
+    {FLAGS_SUPPORT_BUNDLE, "support-bundle", NULL},
 };
 
 /* Every flag, in the order --help lists them. A help text holds at most
@@ -133,6 +136,26 @@ static const struct flag {
     {FLAG_KEY_FILE, "key-file", required_argument, 0, FLAGS_KEY_IMPORT,
      "      --key-file FILE             the key as key export prints it; - reads it from\n"
      "                                  standard input (required)\n"},
+    /* Monitoring: opt-in objects for the Prometheus Operator and Grafana
+     * (docs/monitoring.md). */
+    {FLAG_SERVICE_MONITOR, "service-monitor", no_argument, 0, RENDERING,
+     "      --service-monitor           also a ServiceMonitor (backend) and a PodMonitor\n"
+     "                                  (controller) for the Prometheus Operator\n"},
+    {FLAG_PROMETHEUS_RULE, "prometheus-rule", no_argument, 0, RENDERING,
+     "      --prometheus-rule           also a PrometheusRule: the alerts of\n"
+     "                                  docs/runbooks.md\n"},
+    {FLAG_GRAFANA_DASHBOARD, "grafana-dashboard", no_argument, 0, RENDERING,
+     "      --grafana-dashboard         also the Grafana dashboard, as a ConfigMap labelled\n"
+     "                                  grafana_dashboard: \"1\" for Grafana's sidecar\n"},
+    {FLAG_RUNBOOK_URL, "runbook-url", required_argument, 0, RENDERING,
+     "      --runbook-url URL           where the alerts' runbook links point, one #anchor\n"
+     "                                  per alert added (default %s)\n"},
+    /* support-bundle (support_bundle_cmd.c). */
+    {FLAG_BUNDLE_FILE, "output", required_argument, 'o', FLAGS_SUPPORT_BUNDLE,
+     "  -o, --output FILE               the archive to write (.tar.gz; required)\n"},
+    {FLAG_TAIL, "tail", required_argument, 0, FLAGS_SUPPORT_BUNDLE,
+     "      --tail N                    log lines per container, 1 to " XSTR(MAX_TAIL)
+     " (default %s)\n"},
     {FLAG_HELP, "help", no_argument, 0, EVERY,
      "      --help                      show this help\n"},
     {FLAG_VERSION, "version", no_argument, 0, EVERY,
@@ -159,6 +182,7 @@ void flags_init(flags *f, flags_command cmd)
     render_opts_init(&f->opts);
     f->publish = "127.0.0.1:8080";
     f->wait = true;
+    f->tail = 500;
     const char *timeout = default_timeout(cmd);
     if (timeout)
         cluster_parse_duration(timeout, &f->timeout_ms);
@@ -202,6 +226,11 @@ static const char *default_text(const flags *f, flag_id id, char num[24])
         return f->publish;
     case FLAG_TIMEOUT:
         return default_timeout(f->cmd);
+    case FLAG_RUNBOOK_URL:
+        return o->runbook_url;
+    case FLAG_TAIL:
+        snprintf(num, 24, "%d", f->tail);
+        return num;
     default:
         return "";
     }
@@ -420,6 +449,28 @@ static int take(flags *f, flag_id id, const char *arg, exo_err *err)
     case FLAG_KEY_FILE:
         f->key_file = arg;
         return 0;
+    case FLAG_SERVICE_MONITOR:
+        o->service_monitor = true;
+        return 0;
+    case FLAG_PROMETHEUS_RULE:
+        o->prometheus_rule = true;
+        return 0;
+    case FLAG_GRAFANA_DASHBOARD:
+        o->grafana_dashboard = true;
+        return 0;
+    case FLAG_RUNBOOK_URL:
+        if ((strncmp(arg, "https://", 8) != 0 && strncmp(arg, "http://", 7) != 0) ||
+            strcspn(arg, " \t\r\n#\"") != strlen(arg))
+            return err_set(err, "--runbook-url \"%s\": want an http(s) URL without spaces, "
+                                "quotes or a #fragment (one is added per alert)",
+                           arg);
+        o->runbook_url = arg;
+        return 0;
+    case FLAG_BUNDLE_FILE:
+        f->bundle_file = arg;
+        return 0;
+    case FLAG_TAIL:
+        return parse_int("--tail", arg, 1, MAX_TAIL, &f->tail, err);
     case FLAG_HELP:
         f->help = true;
         return 0;
@@ -506,6 +557,8 @@ static int check_format(const flags *f, exo_err *err)
         {FLAG_CAST_SIZE, "--cast-storage-size"}, {FLAG_CAST_ACCESS_MODE, "--cast-access-mode"},
         {FLAG_PG_SIZE, "--postgres-storage-size"}, {FLAG_CONTROLLER_IMAGE, "--controller-image"},
         {FLAG_REPLICAS, "--backend-replicas"},
+        {FLAG_SERVICE_MONITOR, "--service-monitor"}, {FLAG_PROMETHEUS_RULE, "--prometheus-rule"},
+        {FLAG_GRAFANA_DASHBOARD, "--grafana-dashboard"}, {FLAG_RUNBOOK_URL, "--runbook-url"},
     };
     if (!f->compose) {
         if (f->given[FLAG_PUBLISH])
@@ -562,6 +615,8 @@ int flags_check(flags *f, exo_err *err)
 {
     if ((f->cmd & (FLAGS_RENDER | FLAGS_INSTALL)) && check_rendering(f, err) < 0)
         return -1;
+    if (f->cmd == FLAGS_SUPPORT_BUNDLE && !f->bundle_file)
+        return err_set(err, "-o FILE is required (the archive to write, e.g. -o bundle.tar.gz)");
     if (f->skip_db_check && f->opts.bundled_postgres)
         return err_set(err, "--skip-db-check is for a managed database (--postgres=false)");
     if (f->cmd == FLAGS_KEY_IMPORT && !f->key_file)

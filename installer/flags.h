@@ -22,6 +22,7 @@ typedef enum {
     FLAGS_UNINSTALL = 1 << 3,
     FLAGS_KEY_EXPORT = 1 << 4,
     FLAGS_KEY_IMPORT = 1 << 5,
+    FLAGS_SUPPORT_BUNDLE = 1 << 6,
 } flags_command;
 
 /* Every flag; above any character getopt returns. */
@@ -51,6 +52,14 @@ typedef enum {
     FLAG_SKIP_DB_CHECK,
     FLAG_RECIPIENT,
     FLAG_KEY_FILE,
+    /* Monitoring (opt-in objects), kept together. */
+    FLAG_SERVICE_MONITOR,
+    FLAG_PROMETHEUS_RULE,
+    FLAG_GRAFANA_DASHBOARD,
+    FLAG_RUNBOOK_URL,
+    /* support-bundle */
+    FLAG_BUNDLE_FILE,
+    FLAG_TAIL,
     FLAG_HELP,
     FLAG_VERSION,
     FLAG_LAST,
@@ -85,6 +94,8 @@ typedef struct {
     char *cast_size;      /* owned: canonical quantities */
     char *pg_size;
     char *ca_pem;         /* owned: the contents of --db-ca-file */
+    const char *bundle_file; /* support-bundle -o FILE */
+    int tail;             /* support-bundle --tail: log lines per container */
 } flags;
 
 /* The defaults of cmd (one bit). */

@@ -13,6 +13,7 @@
 #include "dbcheck.h"
 #include "dsn.h"
 #include "names.h"
+#include "monitoring_preflight.h"
 #include "preflight.h"
 #include "readiness.h"
 #include "render.h"
@@ -490,7 +491,8 @@ static int run(install *in, exo_err *err)
                   kube_config_context(cfg), version);
     free(version);
     preflight_opts po = {.namespace_ = in->ns, .storage_class = a->opts.storage_class, .need_delete = true};
-    if (preflight_permissions(c, &po, stderr, err) < 0)
+    if (preflight_permissions(c, &po, stderr, err) < 0 ||
+        monitoring_preflight(c, &a->opts, err) < 0)
         return -1;
     progress_step(in->pg, "preflight passed: permissions, namespace %s, storage", in->ns);
     if (!a->opts.bundled_postgres && !in->io->skip_db_check) {

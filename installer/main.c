@@ -6,6 +6,7 @@
 #include "install_cmd.h"
 #include "key_cmd.h"
 #include "status_cmd.h"
+#include "support_bundle_cmd.h"
 #include "uninstall_cmd.h"
 #include "render_cmd.h"
 #include "version.h"
@@ -21,6 +22,7 @@ static void usage(FILE *f)
           "  uninstall  delete what install applied, keeping the data unless --purge\n"
           "  key export print the encryption key, to store apart from the backups\n"
           "  key import put an exported key into a namespace, before install\n"
+          "  support-bundle  write a .tar.gz for debugging an install, secrets redacted\n"
           "\n"
           "  exo-install COMMAND --help   flags of a command\n"
           "  exo-install --version        print the version\n",
@@ -42,6 +44,8 @@ int main(int argc, char **argv)
         return status_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "uninstall") == 0)
         return uninstall_cmd(argc - 1, argv + 1);
+    if (strcmp(cmd, "support-bundle") == 0)
+        return support_bundle_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "key") == 0)
         return key_cmd(argc - 1, argv + 1);
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "version") == 0) {

@@ -27,6 +27,9 @@ enum {
     SECRETS = 1 << 1, /* --include-secrets */
     DSN = 1 << 2,     /* a DSN is known: given, or generated with the secrets */
     CA = 1 << 3,      /* --db-ca-file */
+    MONITORS = 1 << 4, /* --service-monitor */
+    RULES = 1 << 5,    /* --prometheus-rule */
+    DASHBOARD = 1 << 6, /* --grafana-dashboard */
 };
 
 /* Apply order, as Helm orders kinds: Namespace, CRD, ServiceAccount, Secret,
@@ -50,6 +53,11 @@ static const struct {
     {"statefulset-postgres.yaml", BUNDLED},
     {"controller-deployment.yaml", 0},
     {"exocontrolplane.yaml", 0},
+    /* Opt-in monitoring: custom resources of the Prometheus Operator. */
+    {"monitoring-servicemonitor-backend.yaml", MONITORS},
+    {"monitoring-podmonitor-controller.yaml", MONITORS},
+    {"monitoring-prometheusrule.yaml", RULES},
+    {"monitoring-configmap-dashboard.yaml", DASHBOARD},
 };
 
 const char *render_default_image(const char *component)
@@ -71,6 +79,7 @@ void render_opts_init(render_opts *o)
     o->controller_image = render_default_image("exo-controller");
     o->backend_replicas = 1;
     o->retention_days = (int)contract_env_default_number(CONTRACT_ENV_RETENTION_DAYS);
+    o->runbook_url = RENDER_RUNBOOK_URL;
 }
 
 /* n random bytes, base64-encoded with the characters a DSN or URL would need
@@ -182,6 +191,14 @@ cJSON *render_vars(const render_opts *o, bool with_secrets)
         cJSON_AddStringToObject(ref, "name", contract.database_ca_configmap);
         cJSON_AddStringToObject(ref, "key", contract.database_ca_key);
     }
+    cJSON_AddStringToObject(v, "runbookURL", o->runbook_url);
+    if (o->grafana_dashboard) {
+        /* The dashboard goes into the ConfigMap as Grafana reads it: the
+         * JSON text, untouched by placeholder expansion (its own $variables). */
+        const embedded_file *dash = embedded_find(RENDER_DASHBOARD_FILE);
+        if (dash)
+            cJSON_AddItemToObject(v, "grafanaDashboard", cJSON_CreateString(dash->data));
+    }
     if (with_secrets)
         add_secret_vars(v, o);
     return v;
@@ -284,6 +301,12 @@ int render_objects(cJSON **docs, const render_opts *o, exo_err *err)
         have |= DSN;
     if (o->db_ca_pem)
         have |= CA;
+    if (o->service_monitor)
+        have |= MONITORS;
+    if (o->prometheus_rule)
+        have |= RULES;
+    if (o->grafana_dashboard)
+        have |= DASHBOARD;
 
     cJSON *vars = render_vars(o, true);
     cJSON *out = cJSON_CreateArray();

@@ -24,11 +24,23 @@ typedef struct {
     int backend_replicas;
     int retention_days;
     bool include_secrets;
+    /* Monitoring objects, off by default (render_monitoring.c): they need
+     * the Prometheus Operator's CRDs, or Grafana's dashboard sidecar. */
+    bool service_monitor;     /* ServiceMonitor (backend), PodMonitor (controller) */
+    bool prometheus_rule;     /* PrometheusRule: the alerts */
+    bool grafana_dashboard;   /* the dashboard as a ConfigMap */
+    const char *runbook_url;  /* what the alerts' runbook_url start with */
     /* The bundled Postgres password to put in the Secrets instead of a
      * fresh one: install passes the one a Secret already holds, so that the
      * DSN matches the database it initialised. */
     const char *postgres_password;
 } render_opts;
+
+/* Where the alerts' runbook_url point by default: docs/runbooks.md of the
+ * project, one anchor per alert. */
+#define RENDER_RUNBOOK_URL "https://github.com/exo-dev/exo/blob/main/docs/runbooks.md"
+/* The Grafana dashboard, embedded from templates/. */
+#define RENDER_DASHBOARD_FILE "grafana-dashboard.json"
 
 /* Defaults, as --help lists them. Strings are static. */
 void render_opts_init(render_opts *o);

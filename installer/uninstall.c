@@ -17,17 +17,24 @@ static const struct {
     const char *gk;
     const kube_resource *r;
     bool foreground; /* wait for dependents (pods, the backend) */
+    /* Opt-in kinds (the monitoring objects): looked for only when the
+     * install record lists them, so that an uninstall needs no right on
+     * kinds that were never installed. */
+    bool if_recorded;
 } order[] = {
-    {"ExoControlPlane.exo.dev", &KR_EXOCONTROLPLANES, true},
-    {"Deployment.apps", &KR_DEPLOYMENTS, true},
-    {"StatefulSet.apps", &KR_STATEFULSETS, true},
-    {"Service", &KR_SERVICES, false},
-    {"RoleBinding.rbac.authorization.k8s.io", &KR_ROLEBINDINGS, false},
-    {"Role.rbac.authorization.k8s.io", &KR_ROLES, false},
-    {"ServiceAccount", &KR_SERVICEACCOUNTS, false},
-    {"ConfigMap", &KR_CONFIGMAPS, false},
-    {"Secret", &KR_SECRETS, false},
-    {"PersistentVolumeClaim", &KR_PVCS, false},
+    {"ExoControlPlane.exo.dev", &KR_EXOCONTROLPLANES, true, false},
+    {"ServiceMonitor.monitoring.coreos.com", &KR_SERVICEMONITORS, false, true},
+    {"PodMonitor.monitoring.coreos.com", &KR_PODMONITORS, false, true},
+    {"PrometheusRule.monitoring.coreos.com", &KR_PROMETHEUSRULES, false, true},
+    {"Deployment.apps", &KR_DEPLOYMENTS, true, false},
+    {"StatefulSet.apps", &KR_STATEFULSETS, true, false},
+    {"Service", &KR_SERVICES, false, false},
+    {"RoleBinding.rbac.authorization.k8s.io", &KR_ROLEBINDINGS, false, false},
+    {"Role.rbac.authorization.k8s.io", &KR_ROLES, false, false},
+    {"ServiceAccount", &KR_SERVICEACCOUNTS, false, false},
+    {"ConfigMap", &KR_CONFIGMAPS, false, false},
+    {"Secret", &KR_SECRETS, false, false},
+    {"PersistentVolumeClaim", &KR_PVCS, false, false},
 };
 
 typedef struct {
@@ -68,6 +75,16 @@ static int delete_one(uninstall *u, size_t i, const char *name, exo_err *err)
     u->n_deleted++;
     progress_step(u->pg, "%s %s deleted", order[i].gk, name);
     return 0;
+}
+
+/* Whether gk is one of the comma-separated group kinds in list. */
+static bool listed(const char *list, const char *gk)
+{
+    size_t n = strlen(gk);
+    for (const char *p = list; (p = strstr(p, gk)) != NULL; p += n)
+        if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
 }
 
 static int delete_kind(uninstall *u, size_t i, const char *selector, exo_err *err)
@@ -167,6 +184,7 @@ static int run(uninstall *u, exo_err *err)
     buf_printf(&sel, "%s=%s", APPLYSET_PART_OF_LABEL, id);
     free(id);
     bool ns_created = false;
+    const char *recorded = ""; /* the record's group kinds, comma-separated */
     cJSON *parent = NULL;
     if (kube_get(u->c, &KR_CONFIGMAPS, u->ns, APPLYSET_PARENT, &parent, err) < 0) {
         if (!kube_is_not_found(err)) {
@@ -178,9 +196,14 @@ static int run(uninstall *u, exo_err *err)
         const cJSON *ann = cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(parent, "metadata"), "annotations");
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(ann, APPLYSET_NS_CREATED);
         ns_created = cJSON_IsString(v) && strcmp(v->valuestring, "true") == 0;
+        const cJSON *gks = cJSON_GetObjectItemCaseSensitive(ann, APPLYSET_GROUP_KINDS);
+        if (cJSON_IsString(gks))
+            recorded = gks->valuestring;
     }
     int rc = 0;
     for (size_t i = 0; i < sizeof order / sizeof order[0] && rc == 0; i++) {
+        if (order[i].if_recorded && !listed(recorded, order[i].gk))
+            continue;
         rc = delete_kind(u, i, sel.ptr, err);
         /* The resource first and alone: its backend goes before what it uses. */
         if (rc == 0 && i == 0 && u->wait) {

